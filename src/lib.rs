@@ -1,0 +1,35 @@
+//! # cts: SQL over Cloud Trace Service audit trails
+//!
+//! Cloud Trace Service (CTS, on Huawei Cloud, Open Telekom Cloud and Flexible Engine) records
+//! every operation on a tenant's resources as a *trace* and delivers trace files (JSON arrays,
+//! usually `.json.gz`) to an OBS bucket. This crate turns those files into a Parquet archive
+//! and answers SQL over it.
+//!
+//! Data flows one way, one module per stage:
+//!
+//! | stage | module |
+//! |---|---|
+//! | where objects live (local folders, S3/OBS) | [`storage`] |
+//! | which objects are trace files | [`layout`], [`source`] |
+//! | JSON trace files to Arrow, every variant | [`decode`], [`model`] |
+//! | the Parquet archive and its manifest | [`archive`] |
+//! | loading: incremental, exactly-once, parallel | [`load`] |
+//! | SQL over `traces` | [`query`] |
+//! | results as table, CSV, JSON | [`output`] |
+//! | sample buckets | [`sample`] |
+#![warn(missing_docs)]
+#![deny(clippy::unwrap_used)]
+
+pub mod decode;
+pub mod error;
+pub mod layout;
+pub mod model;
+pub mod output;
+pub mod query;
+pub mod sample;
+pub mod archive;
+pub mod load;
+pub mod source;
+pub mod storage;
+
+pub use error::{Error, Result};

@@ -1,0 +1,457 @@
+//! Loading trace files into the archive: incremental, exactly-once, parallel, bounded memory.
+//!
+//! 1. List the source; skip digest files and other objects; skip files the manifest records
+//!    as loaded (or failed) with the same size and ETag.
+//! 2. Read and decode the rest in parallel (`threads` at a time, in key order).
+//! 3. Gather decoded files into chunks of about `chunk_json_bytes` of JSON. For each chunk: drop
+//!    traces whose `trace_id` is already in their day's partition or earlier in the chunk, sort
+//!    by time, write one Parquet file per day, set rejected records aside, then record every
+//!    file of the chunk in a new manifest segment.
+//!
+//! Memory is bounded by the chunk size, the files in flight and the ID sets of the days a chunk
+//! touches, not by the size of the bucket.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use arrow::array::{AsArray, BooleanArray, RecordBatch};
+use arrow::compute::{concat_batches, filter_record_batch, sort_to_indices, take_record_batch};
+use arrow::datatypes::TimestampMillisecondType;
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::archive::{Archive, DAY_MS, IdSet, ManifestEntry, Outcome};
+use crate::decode::{DecodedFile, RejectedRecord, decode_file};
+use crate::error::{Error, Result};
+use crate::model::trace_schema;
+use crate::source::{Source, TraceFile};
+
+/// How to load.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Files read and decoded at once (default: the number of cores).
+    pub threads: usize,
+    /// JSON bytes gathered before a chunk is written (default 256 MiB).
+    pub chunk_json_bytes: u64,
+    /// Read again files that failed before, though unchanged.
+    pub retry_failed: bool,
+    /// Load JSON files that are not named like CTS trace files too.
+    pub any_json: bool,
+    /// Show a progress bar (only ever drawn on a terminal).
+    pub progress: bool,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            chunk_json_bytes: 256 << 20,
+            retry_failed: false,
+            any_json: false,
+            progress: false,
+        }
+    }
+}
+
+/// A file that could not be loaded, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileFailure {
+    /// The file's URL.
+    pub file: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// What a load did.
+#[derive(Debug, Default, Clone)]
+pub struct LoadSummary {
+    /// The run's ID (names its Parquet files and manifest segments).
+    pub run: String,
+    /// Trace files found in the source.
+    pub trace_files: u64,
+    /// Trace files skipped because the manifest has them, unchanged, as loaded.
+    pub unchanged_files: u64,
+    /// Trace files skipped because they failed before and are unchanged.
+    pub previously_failed: u64,
+    /// Trace files read and loaded in this run.
+    pub files_loaded: u64,
+    /// Files that failed in this run.
+    pub failures: Vec<FileFailure>,
+    /// Digest files skipped.
+    pub digests_skipped: u64,
+    /// Other objects skipped.
+    pub other_skipped: u64,
+    /// Traces added to the archive.
+    pub traces_loaded: u64,
+    /// Traces dropped because their `trace_id` was already loaded.
+    pub duplicates_dropped: u64,
+    /// Records set aside (not traces).
+    pub records_rejected: u64,
+    /// The first rejected records, for display (all are in the archive's rejects folder).
+    pub reject_samples: Vec<(String, RejectedRecord)>,
+    /// Bytes read from the source.
+    pub bytes_read: u64,
+    /// Bytes of JSON after decompression.
+    pub json_bytes: u64,
+    /// Parquet files written.
+    pub parquet_files: u64,
+    /// Bytes of Parquet written.
+    pub parquet_bytes: u64,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+impl LoadSummary {
+    /// `true` when every file loaded and no record was set aside.
+    pub fn is_clean(&self) -> bool {
+        self.failures.is_empty() && self.records_rejected == 0
+    }
+}
+
+/// How many rejected records a summary keeps for display.
+const REJECT_SAMPLES: usize = 20;
+
+/// A trace file after reading and decoding.
+struct Fetched {
+    file: TraceFile,
+    url: String,
+    result: std::result::Result<(u64, DecodedFile), FileError>,
+}
+
+enum FileError {
+    /// Could not be read (storage): not recorded in the manifest, so the next run tries again.
+    Read(String),
+    /// Read but not decodable: recorded as failed.
+    Decode(String),
+}
+
+/// Load every new or changed trace file of `source` into `archive`.
+pub async fn load(source: &Source, archive: &Archive, options: &LoadOptions) -> Result<LoadSummary> {
+    let started = Instant::now();
+    let run = run_id();
+    let listing = source.list(options.any_json).await?;
+    let manifest = archive.read_manifest().await?;
+    let mut summary = LoadSummary {
+        run: run.clone(),
+        trace_files: listing.trace_files.len() as u64,
+        digests_skipped: listing.digests,
+        other_skipped: listing.other,
+        ..Default::default()
+    };
+
+    let mut pending = Vec::new();
+    for file in listing.trace_files {
+        let url = source.url_of(&file);
+        match manifest.unchanged(&url, file.size, file.etag.as_deref()) {
+            Some(e) if e.outcome == Outcome::Loaded => summary.unchanged_files += 1,
+            Some(_) if !options.retry_failed => summary.previously_failed += 1,
+            _ => pending.push((file, url)),
+        }
+    }
+    drop(manifest);
+
+    let progress = progress_bar(options.progress, pending.iter().map(|(f, _)| f.size).sum());
+    let threads = options.threads.max(1);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Fetched>(threads * 2);
+    let location = source.location().clone();
+    let producer = tokio::spawn(async move {
+        let mut fetched = futures::stream::iter(pending)
+            .map(|(file, url)| fetch(location.clone(), file, url))
+            .buffered(threads);
+        while let Some(f) = fetched.next().await {
+            if tx.send(f).await.is_err() {
+                break;
+            }
+        }
+    });
+
+    let mut chunk: Vec<Fetched> = Vec::new();
+    let mut chunk_bytes = 0u64;
+    let mut ids: HashMap<i64, IdSet> = HashMap::new();
+    let mut seq = 0u32;
+    loop {
+        let next = rx.recv().await;
+        let done = next.is_none();
+        if let Some(f) = next {
+            chunk_bytes += match &f.result {
+                Ok((_, d)) => d.json_bytes,
+                Err(_) => 0,
+            };
+            chunk.push(f);
+        }
+        if !chunk.is_empty() && (done || chunk_bytes >= options.chunk_json_bytes) {
+            let files = std::mem::take(&mut chunk);
+            chunk_bytes = 0;
+            commit_chunk(archive, files, &mut ids, &run, seq, threads, &mut summary, &progress)
+                .await?;
+            seq += 1;
+        }
+        if done {
+            break;
+        }
+    }
+    producer
+        .await
+        .map_err(|e| Error::InvalidInput(format!("reading task failed: {e}")))?;
+    archive.compact_manifest(&run).await?;
+    progress.finish_and_clear();
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+async fn fetch(location: crate::storage::Location, file: TraceFile, url: String) -> Fetched {
+    let bytes = match location.read(&file.path).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            return Fetched {
+                file,
+                url,
+                result: Err(FileError::Read(e.to_string())),
+            };
+        }
+    };
+    let key = file.key.clone();
+    let region = file.region.clone();
+    let size = bytes.len() as u64;
+    let decoded =
+        tokio::task::spawn_blocking(move || decode_file(&bytes, &key, region.as_deref())).await;
+    let result = match decoded {
+        Ok(Ok(d)) => Ok((size, d)),
+        Ok(Err(e)) => Err(FileError::Decode(e.to_string())),
+        Err(e) => Err(FileError::Decode(format!("decoder stopped: {e}"))),
+    };
+    Fetched { file, url, result }
+}
+
+/// Dedup, write and record one chunk of decoded files.
+#[allow(clippy::too_many_arguments)]
+async fn commit_chunk(
+    archive: &Archive,
+    files: Vec<Fetched>,
+    ids: &mut HashMap<i64, IdSet>,
+    run: &str,
+    seq: u32,
+    threads: usize,
+    summary: &mut LoadSummary,
+    progress: &ProgressBar,
+) -> Result<()> {
+    // The days this chunk touches, and their IDs already in the archive.
+    let mut days = BTreeSet::new();
+    for f in &files {
+        if let Ok((_, d)) = &f.result {
+            days.extend(times(&d.batch).iter().map(|t| t.div_euclid(DAY_MS)));
+        }
+    }
+    ids.retain(|day, _| days.contains(day));
+    let missing: Vec<i64> = days.iter().copied().filter(|d| !ids.contains_key(d)).collect();
+    let mut loaded = futures::stream::iter(missing)
+        .map(|day| async move { (day, archive.read_ids(day).await) })
+        .buffer_unordered(8);
+    while let Some((day, set)) = loaded.next().await {
+        ids.insert(day, set?);
+    }
+
+    let mut kept = Vec::new();
+    let mut entries = Vec::new();
+    let mut rejects = Vec::new();
+    for f in files {
+        progress.inc(f.file.size);
+        let (size, decoded) = match f.result {
+            Ok(ok) => ok,
+            Err(FileError::Read(reason)) => {
+                summary.failures.push(FileFailure { file: f.url, reason });
+                continue;
+            }
+            Err(FileError::Decode(reason)) => {
+                entries.push(ManifestEntry {
+                    source: f.url.clone(),
+                    size: f.file.size,
+                    etag: f.file.etag.clone(),
+                    outcome: Outcome::Failed,
+                    traces: 0,
+                    duplicates: 0,
+                    rejected: 0,
+                    error: Some(reason.clone()),
+                    run: run.to_string(),
+                });
+                summary.bytes_read += f.file.size;
+                summary.failures.push(FileFailure { file: f.url, reason });
+                continue;
+            }
+        };
+        let batch = &decoded.batch;
+        let id_column = batch.column(0).as_string::<i32>();
+        let mask: BooleanArray = times(batch)
+            .iter()
+            .zip(id_column.iter())
+            .map(|(t, id)| {
+                let set = ids.entry(t.div_euclid(DAY_MS)).or_default();
+                Some(id.is_some_and(|id| set.insert(id)))
+            })
+            .collect();
+        let fresh = filter_record_batch(batch, &mask)
+            .map_err(|e| Error::arrow(format!("dropping duplicates of {}", f.url), e))?;
+        let new_rows = fresh.num_rows() as u64;
+        let duplicates = batch.num_rows() as u64 - new_rows;
+        entries.push(ManifestEntry {
+            source: f.url.clone(),
+            size: f.file.size,
+            etag: f.file.etag.clone(),
+            outcome: Outcome::Loaded,
+            traces: new_rows,
+            duplicates,
+            rejected: decoded.rejects.len() as u64,
+            error: None,
+            run: run.to_string(),
+        });
+        summary.files_loaded += 1;
+        summary.traces_loaded += new_rows;
+        summary.duplicates_dropped += duplicates;
+        summary.records_rejected += decoded.rejects.len() as u64;
+        summary.bytes_read += size;
+        summary.json_bytes += decoded.json_bytes;
+        for r in decoded.rejects {
+            if summary.reject_samples.len() < REJECT_SAMPLES {
+                summary.reject_samples.push((f.url.clone(), r.clone()));
+            }
+            rejects.push((f.file.key.clone(), r));
+        }
+        if new_rows > 0 {
+            kept.push(fresh);
+        }
+    }
+    progress.set_message(format!("{} traces", summary.traces_loaded));
+
+    // One Parquet file per day, sorted by time.
+    if !kept.is_empty() {
+        let all = concat_batches(&trace_schema(), &kept)
+            .map_err(|e| Error::arrow("gathering a chunk of traces", e))?;
+        drop(kept);
+        let order = sort_to_indices(all.column(1), None, None)
+            .map_err(|e| Error::arrow("sorting traces by time", e))?;
+        let sorted = take_record_batch(&all, &order)
+            .map_err(|e| Error::arrow("sorting traces by time", e))?;
+        drop(all);
+        let slices = day_slices(&sorted);
+        let mut written = futures::stream::iter(slices.into_iter().enumerate())
+            .map(|(i, (day, start, len))| {
+                let name = format!("part-{run}-{seq:05}-{i:03}.parquet");
+                let batch = sorted.slice(start, len);
+                async move { archive.write_day(day, batch, &name).await }
+            })
+            .buffer_unordered(threads);
+        while let Some(file) = written.next().await {
+            let file = file?;
+            summary.parquet_files += 1;
+            summary.parquet_bytes += file.bytes;
+        }
+    }
+
+    let name = format!("{run}-{seq:05}");
+    if !rejects.is_empty() {
+        archive.write_rejects(&rejects, &name).await?;
+    }
+    if !entries.is_empty() {
+        archive.append_manifest(&entries, &name).await?;
+    }
+    Ok(())
+}
+
+/// `(day, start, len)` runs of a batch sorted by time.
+fn day_slices(sorted: &RecordBatch) -> Vec<(i64, usize, usize)> {
+    let times = times(sorted);
+    let mut slices = Vec::new();
+    let mut start = 0;
+    while start < times.len() {
+        let day = times[start].div_euclid(DAY_MS);
+        let end = start + times[start..].partition_point(|t| t.div_euclid(DAY_MS) == day);
+        slices.push((day, start, end - start));
+        start = end;
+    }
+    slices
+}
+
+fn times(batch: &RecordBatch) -> &[i64] {
+    batch.column(1).as_primitive::<TimestampMillisecondType>().values()
+}
+
+/// A sortable, unique run ID: `20240619T061851Z-3f2a`.
+fn run_id() -> String {
+    let now = chrono::Utc::now();
+    format!(
+        "{}-{:04x}",
+        now.format("%Y%m%dT%H%M%SZ"),
+        rand::random::<u16>()
+    )
+}
+
+fn progress_bar(enabled: bool, total: u64) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} ({bytes_per_sec}, {eta}) {msg}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}
+
+impl fmt::Display for LoadSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.elapsed.as_secs_f64().max(1e-9);
+        writeln!(
+            f,
+            "loaded {} traces from {} files in {:.2} s ({:.1} MB/s of JSON, {:.0} traces/s)",
+            self.traces_loaded,
+            self.files_loaded,
+            secs,
+            self.json_bytes as f64 / 1e6 / secs,
+            (self.traces_loaded + self.duplicates_dropped) as f64 / secs,
+        )?;
+        writeln!(
+            f,
+            "  duplicates dropped: {}, records set aside: {}",
+            self.duplicates_dropped, self.records_rejected
+        )?;
+        writeln!(
+            f,
+            "  skipped: {} unchanged files, {} digest files, {} other objects",
+            self.unchanged_files, self.digests_skipped, self.other_skipped
+        )?;
+        if self.previously_failed > 0 {
+            writeln!(
+                f,
+                "  {} files failed in earlier runs and are unchanged (--retry-failed reads them again)",
+                self.previously_failed
+            )?;
+        }
+        writeln!(
+            f,
+            "  read {:.1} MB ({:.1} MB of JSON); wrote {} Parquet files, {:.1} MB",
+            self.bytes_read as f64 / 1e6,
+            self.json_bytes as f64 / 1e6,
+            self.parquet_files,
+            self.parquet_bytes as f64 / 1e6,
+        )?;
+        if !self.failures.is_empty() {
+            writeln!(f, "  failed: {} files", self.failures.len())?;
+            for failure in &self.failures {
+                writeln!(f, "    {}: {}", failure.file, failure.reason)?;
+            }
+        }
+        if self.records_rejected > 0 {
+            writeln!(
+                f,
+                "  set aside {} records (under _cts/rejects/ in the archive):",
+                self.records_rejected
+            )?;
+            for (file, r) in &self.reject_samples {
+                writeln!(f, "    {file}: {r}")?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,257 @@
+//! `cts`: the command line. A thin layer: parse, call the library, print, set the exit code.
+//!
+//! Exit status: 0 on success; 1 when a command fails; 2 when a load completes but some files
+//! failed or some records were set aside.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+use cts::archive::Archive;
+use cts::load::{LoadOptions, load};
+use cts::output::{Format, write_stream};
+use cts::sample::{GenOptions, generate};
+use cts::source::Source;
+use cts::storage::{Location, StorageOptions};
+use cts::{Error, Result};
+
+#[derive(Parser)]
+#[command(
+    name = "cts",
+    version,
+    about = "SQL over Cloud Trace Service (CTS) audit trails: load trace files from OBS/S3 or \
+             local folders into a Parquet archive, then query them."
+)]
+struct Cli {
+    /// Data directory: holds the archive unless --archive says otherwise.
+    #[arg(long, global = true, env = "CTS_DATA_DIR", default_value = "cts-data")]
+    data_dir: PathBuf,
+
+    /// Archive location: a folder or a bucket URL (s3://bucket/prefix). Default: DATA_DIR/archive.
+    #[arg(long, global = true, env = "CTS_ARCHIVE")]
+    archive: Option<String>,
+
+    #[command(flatten)]
+    storage: StorageArgs,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// S3/OBS connection options; credentials come from AWS_ACCESS_KEY_ID and
+/// AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), never from flags.
+#[derive(Args)]
+struct StorageArgs {
+    /// S3-compatible endpoint, e.g. https://obs.eu-de.otc.t-systems.com (or AWS_ENDPOINT_URL).
+    #[arg(long, global = true)]
+    endpoint: Option<String>,
+
+    /// Signing region, e.g. eu-de (or AWS_REGION).
+    #[arg(long, global = true)]
+    region: Option<String>,
+
+    /// Address buckets as bucket.endpoint instead of endpoint/bucket.
+    #[arg(long, global = true)]
+    virtual_hosted: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a realistic sample bucket of CTS trace files (real layout, every format variant).
+    Gen {
+        /// Output folder or bucket URL.
+        out: String,
+        /// Distinct traces.
+        #[arg(long, default_value_t = 10_000)]
+        traces: u64,
+        /// Days they span.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Random seed: the same seed and --end give the same bucket.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Last day (YYYY-MM-DD, UTC). Default: today.
+        #[arg(long)]
+        end: Option<NaiveDate>,
+        /// Region in keys and traces.
+        #[arg(long = "trace-region", default_value = "eu-de")]
+        trace_region: String,
+        /// Share of traces delivered twice, as CTS's at-least-once delivery does.
+        #[arg(long, default_value_t = 0.02)]
+        duplicates: f64,
+        /// Write .json files instead of .json.gz.
+        #[arg(long)]
+        plain_json: bool,
+        /// Write no digest files.
+        #[arg(long)]
+        no_digests: bool,
+        /// Add this many stray (non-trace) objects.
+        #[arg(long, default_value_t = 0)]
+        stray: u32,
+        /// Add this many broken trace files (truncated gzip, not JSON, not an array).
+        #[arg(long, default_value_t = 0)]
+        broken: u32,
+    },
+    /// Load trace files from a folder, a file or a bucket URL into the archive.
+    Load {
+        /// A folder, a trace file, or s3://bucket/prefix.
+        source: String,
+        /// Files read and decoded at once (default: the number of cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Read again files that failed in an earlier run though unchanged.
+        #[arg(long)]
+        retry_failed: bool,
+        /// Also load JSON files not named like CTS trace files (exports, NDJSON).
+        #[arg(long)]
+        any_json: bool,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Run SQL over `traces`.
+    Sql {
+        /// The query.
+        query: String,
+        /// Output format: table, csv, json, ndjson.
+        #[arg(long, short, default_value = "table")]
+        format: Format,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let storage = StorageOptions {
+        endpoint: cli.storage.endpoint.clone(),
+        region: cli.storage.region.clone(),
+        virtual_hosted_style: cli.storage.virtual_hosted,
+        ..Default::default()
+    };
+    match cli.command {
+        Command::Gen {
+            out,
+            traces,
+            days,
+            seed,
+            end,
+            trace_region,
+            duplicates,
+            plain_json,
+            no_digests,
+            stray,
+            broken,
+        } => {
+            let options = GenOptions {
+                traces,
+                days,
+                seed,
+                end: end.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+                region: trace_region,
+                duplicate_ratio: duplicates,
+                gzip: !plain_json,
+                digests: !no_digests,
+                stray_objects: stray,
+                broken_files: broken,
+                ..Default::default()
+            };
+            let location = Location::parse(&out, &storage)?;
+            let summary = write_sample(location, options).await?;
+            println!(
+                "wrote {} distinct traces ({} re-delivered) in {} trace files, {} digest files, \
+                 {} stray objects and {} broken files to {out}",
+                summary.distinct_traces,
+                summary.duplicate_records,
+                summary.trace_files,
+                summary.digest_files,
+                summary.stray_objects,
+                summary.broken_files.len(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Load {
+            source,
+            threads,
+            retry_failed,
+            any_json,
+            quiet,
+        } => {
+            let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;
+            let source = Source::open(&source, &storage)?;
+            let mut options = LoadOptions {
+                retry_failed,
+                any_json,
+                progress: !quiet,
+                ..Default::default()
+            };
+            if let Some(threads) = threads {
+                options.threads = threads;
+            }
+            let summary = load(&source, &archive, &options).await?;
+            print!("{summary}");
+            println!("archive: {}", archive.location().url());
+            Ok(if summary.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        Command::Sql { query, format } => {
+            let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;
+            let ctx = cts::query::session(&archive).await?;
+            let stream = ctx.sql(&query).await?.execute_stream().await?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            write_stream(stream, format, &mut out).await?;
+            out.flush().map_err(|e| Error::io("write", "standard output", e))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn open_archive(data_dir: &std::path::Path, archive: Option<&str>, storage: &StorageOptions) -> Result<Archive> {
+    let location = match archive {
+        Some(url) => Location::parse(url, storage)?,
+        None => Location::local(&data_dir.join("archive"))?,
+    };
+    Ok(Archive::new(location))
+}
+
+/// Generate a sample bucket into a folder or a bucket.
+async fn write_sample(location: Location, options: GenOptions) -> Result<cts::sample::GenSummary> {
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut sink = |key: &str, bytes: Vec<u8>| -> std::io::Result<()> {
+            let path = location.path(key);
+            handle
+                .block_on(location.write(&path, bytes.into()))
+                .map_err(std::io::Error::other)
+        };
+        generate(&options, &mut sink)
+            .map_err(|e| Error::InvalidInput(format!("generating the sample bucket: {e}")))
+    })
+    .await
+    .map_err(|e| Error::InvalidInput(format!("generator stopped: {e}")))?
+}

@@ -1,0 +1,400 @@
+//! The trace model: one normalised trace record and the one Arrow schema it is stored in.
+//!
+//! Column names are the public contract that reports and users write SQL against
+//! (README "The `traces` table"). Every field of cts-spec.md §1.1-1.2 has a column; fields the
+//! schema does not know are kept, as JSON text, in `extra`, so nothing in a file is dropped.
+
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock};
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Int64Builder, ListBuilder, RecordBatch, StringBuilder,
+    TimestampMillisecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+
+use crate::error::{Error, Result};
+
+/// Column names of the `traces` table.
+pub mod col {
+    /// Unique trace ID (a UUID).
+    pub const TRACE_ID: &str = "trace_id";
+    /// When the operation happened (UTC, ms).
+    pub const TIME: &str = "time";
+    /// When CTS recorded the trace (UTC, ms).
+    pub const RECORD_TIME: &str = "record_time";
+    /// Trace rating: `normal`, `warning` or `incident` (also read from `trace_status`).
+    pub const TRACE_RATING: &str = "trace_rating";
+    /// Region, from the object key.
+    pub const REGION: &str = "region";
+    /// Key of the trace file the trace was loaded from.
+    pub const SOURCE_FILE: &str = "source_file";
+    /// JSON text of every field the schema does not know.
+    pub const EXTRA: &str = "extra";
+    /// Hive partition column of the archive: the UTC day of `time`, `YYYY-MM-DD`.
+    pub const DAY: &str = "day";
+}
+
+/// The Arrow schema of a trace, in column order. `day` is not part of it: it is the archive's
+/// partition column, derived from `time`.
+pub fn trace_schema() -> SchemaRef {
+    SCHEMA.clone()
+}
+
+static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let text = |name: &str| Field::new(name, DataType::Utf8, true);
+    let ts = |name: &str, nullable| {
+        Field::new(
+            name,
+            DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            nullable,
+        )
+    };
+    let mut fields = vec![
+        Field::new(col::TRACE_ID, DataType::Utf8, false),
+        ts(col::TIME, false),
+        ts(col::RECORD_TIME, true),
+    ];
+    fields.extend(TEXT_COLUMNS_A.iter().map(|c| text(c)));
+    fields.push(Field::new("read_only", DataType::Boolean, true));
+    fields.extend(TEXT_COLUMNS_B.iter().map(|c| text(c)));
+    fields.push(Field::new("content_length", DataType::Int64, true));
+    fields.push(Field::new("total_time", DataType::Int64, true));
+    fields.extend(USER_TEXT_COLUMNS.iter().map(|c| text(c)));
+    fields.push(Field::new("principal_is_root_user", DataType::Boolean, true));
+    fields.push(Field::new("mfa_authenticated", DataType::Boolean, true));
+    fields.push(Field::new(
+        "invoked_by",
+        DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+        true,
+    ));
+    fields.push(text("user"));
+    fields.push(text(col::REGION));
+    fields.push(Field::new(col::SOURCE_FILE, DataType::Utf8, false));
+    fields.push(text(col::EXTRA));
+    Arc::new(Schema::new(fields))
+});
+
+/// Text columns after `record_time`, in order (all of [`TraceRecord::text_a`]).
+const TEXT_COLUMNS_A: [&str; 20] = [
+    "service_type",
+    "resource_type",
+    "resource_name",
+    "resource_id",
+    "trace_name",
+    col::TRACE_RATING,
+    "trace_type",
+    "event_type",
+    "source_ip",
+    "code",
+    "api_version",
+    "message",
+    "request",
+    "response",
+    "request_id",
+    "tracker_name",
+    "project_id",
+    "domain_id",
+    "operation_id",
+    "enterprise_project_id",
+];
+
+/// Text columns after `read_only`, in order (all of [`TraceRecord::text_b`]).
+const TEXT_COLUMNS_B: [&str; 5] = [
+    "resource_account_id",
+    "user_agent",
+    "location_info",
+    "endpoint",
+    "resource_url",
+];
+
+/// Text columns taken from `user`, in order (all of [`UserInfo::text`]).
+const USER_TEXT_COLUMNS: [&str; 8] = [
+    "user_id",
+    "user_name",
+    "user_domain_id",
+    "user_domain_name",
+    "user_type",
+    "access_key_id",
+    "principal_urn",
+    "principal_id",
+];
+
+/// Index of each of [`TEXT_COLUMNS_A`] in [`TraceRecord::text_a`].
+#[allow(missing_docs)]
+pub mod a {
+    pub const SERVICE_TYPE: usize = 0;
+    pub const RESOURCE_TYPE: usize = 1;
+    pub const RESOURCE_NAME: usize = 2;
+    pub const RESOURCE_ID: usize = 3;
+    pub const TRACE_NAME: usize = 4;
+    pub const TRACE_RATING: usize = 5;
+    pub const TRACE_TYPE: usize = 6;
+    pub const EVENT_TYPE: usize = 7;
+    pub const SOURCE_IP: usize = 8;
+    pub const CODE: usize = 9;
+    pub const API_VERSION: usize = 10;
+    pub const MESSAGE: usize = 11;
+    pub const REQUEST: usize = 12;
+    pub const RESPONSE: usize = 13;
+    pub const REQUEST_ID: usize = 14;
+    pub const TRACKER_NAME: usize = 15;
+    pub const PROJECT_ID: usize = 16;
+    pub const DOMAIN_ID: usize = 17;
+    pub const OPERATION_ID: usize = 18;
+    pub const ENTERPRISE_PROJECT_ID: usize = 19;
+}
+
+/// Index of each of [`TEXT_COLUMNS_B`] in [`TraceRecord::text_b`].
+#[allow(missing_docs)]
+pub mod b {
+    pub const RESOURCE_ACCOUNT_ID: usize = 0;
+    pub const USER_AGENT: usize = 1;
+    pub const LOCATION_INFO: usize = 2;
+    pub const ENDPOINT: usize = 3;
+    pub const RESOURCE_URL: usize = 4;
+}
+
+/// Index of each of [`USER_TEXT_COLUMNS`] in [`UserInfo::text`].
+#[allow(missing_docs)]
+pub mod u {
+    pub const ID: usize = 0;
+    pub const NAME: usize = 1;
+    pub const DOMAIN_ID: usize = 2;
+    pub const DOMAIN_NAME: usize = 3;
+    pub const TYPE: usize = 4;
+    pub const ACCESS_KEY_ID: usize = 5;
+    pub const PRINCIPAL_URN: usize = 6;
+    pub const PRINCIPAL_ID: usize = 7;
+}
+
+/// Look up the position of a text field by its JSON key: `Some((group, index))` where group is
+/// `'a'` or `'b'`.
+pub(crate) fn text_field(key: &str) -> Option<(char, usize)> {
+    if let Some(i) = TEXT_COLUMNS_A.iter().position(|c| *c == key) {
+        return Some(('a', i));
+    }
+    TEXT_COLUMNS_B.iter().position(|c| *c == key).map(|i| ('b', i))
+}
+
+/// Type of an optional borrowed-or-owned text value.
+pub type Text<'a> = Option<Cow<'a, str>>;
+
+/// One trace, normalised: every variant of cts-spec.md §1.4 already resolved.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TraceRecord<'a> {
+    /// `trace_id`, never empty.
+    pub trace_id: Cow<'a, str>,
+    /// `time`, ms since the epoch (UTC).
+    pub time: i64,
+    /// `record_time`, ms since the epoch (UTC).
+    pub record_time: Option<i64>,
+    /// The text columns of [`TEXT_COLUMNS_A`], by the indices of [`a`].
+    pub text_a: [Text<'a>; 20],
+    /// `read_only`.
+    pub read_only: Option<bool>,
+    /// The text columns of [`TEXT_COLUMNS_B`], by the indices of [`b`].
+    pub text_b: [Text<'a>; 5],
+    /// `content_length`.
+    pub content_length: Option<i64>,
+    /// `total_time`.
+    pub total_time: Option<i64>,
+    /// Fields from `user`.
+    pub user: UserInfo<'a>,
+    /// `user` as JSON text (the object itself, whether it arrived as an object or a string).
+    pub user_json: Text<'a>,
+    /// JSON object text of the fields the schema does not know.
+    pub extra: Option<String>,
+}
+
+/// The flat fields of `user` (cts-spec.md §1.2).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserInfo<'a> {
+    /// The text columns of [`USER_TEXT_COLUMNS`], by the indices of [`u`].
+    pub text: [Text<'a>; 8],
+    /// `principal_is_root_user` (arrives as `"true"`/`"false"`).
+    pub principal_is_root_user: Option<bool>,
+    /// `session_context.attributes.mfa_authenticated`.
+    pub mfa_authenticated: Option<bool>,
+    /// `invoked_by`.
+    pub invoked_by: Option<Vec<String>>,
+}
+
+/// Builds Arrow record batches of [`trace_schema`] from [`TraceRecord`]s.
+pub struct TraceBatchBuilder {
+    trace_id: StringBuilder,
+    time: TimestampMillisecondBuilder,
+    record_time: TimestampMillisecondBuilder,
+    text_a: Vec<StringBuilder>,
+    read_only: BooleanBuilder,
+    text_b: Vec<StringBuilder>,
+    content_length: Int64Builder,
+    total_time: Int64Builder,
+    user_text: Vec<StringBuilder>,
+    principal_is_root_user: BooleanBuilder,
+    mfa_authenticated: BooleanBuilder,
+    invoked_by: ListBuilder<StringBuilder>,
+    user_json: StringBuilder,
+    region: StringBuilder,
+    source_file: StringBuilder,
+    extra: StringBuilder,
+    rows: usize,
+}
+
+impl Default for TraceBatchBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TraceBatchBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        let strings = |n: usize| (0..n).map(|_| StringBuilder::new()).collect::<Vec<_>>();
+        TraceBatchBuilder {
+            trace_id: StringBuilder::new(),
+            time: TimestampMillisecondBuilder::new().with_timezone("UTC"),
+            record_time: TimestampMillisecondBuilder::new().with_timezone("UTC"),
+            text_a: strings(TEXT_COLUMNS_A.len()),
+            read_only: BooleanBuilder::new(),
+            text_b: strings(TEXT_COLUMNS_B.len()),
+            content_length: Int64Builder::new(),
+            total_time: Int64Builder::new(),
+            user_text: strings(USER_TEXT_COLUMNS.len()),
+            principal_is_root_user: BooleanBuilder::new(),
+            mfa_authenticated: BooleanBuilder::new(),
+            invoked_by: ListBuilder::new(StringBuilder::new()),
+            user_json: StringBuilder::new(),
+            region: StringBuilder::new(),
+            source_file: StringBuilder::new(),
+            extra: StringBuilder::new(),
+            rows: 0,
+        }
+    }
+
+    /// Rows appended since the last [`finish`](Self::finish).
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// `true` when no row has been appended since the last [`finish`](Self::finish).
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// Append one trace read from `source_file` in `region`.
+    pub fn append(&mut self, t: &TraceRecord<'_>, region: Option<&str>, source_file: &str) {
+        self.trace_id.append_value(&t.trace_id);
+        self.time.append_value(t.time);
+        self.record_time.append_option(t.record_time);
+        for (builder, value) in self.text_a.iter_mut().zip(&t.text_a) {
+            builder.append_option(value.as_deref());
+        }
+        self.read_only.append_option(t.read_only);
+        for (builder, value) in self.text_b.iter_mut().zip(&t.text_b) {
+            builder.append_option(value.as_deref());
+        }
+        self.content_length.append_option(t.content_length);
+        self.total_time.append_option(t.total_time);
+        for (builder, value) in self.user_text.iter_mut().zip(&t.user.text) {
+            builder.append_option(value.as_deref());
+        }
+        self.principal_is_root_user
+            .append_option(t.user.principal_is_root_user);
+        self.mfa_authenticated.append_option(t.user.mfa_authenticated);
+        match &t.user.invoked_by {
+            Some(items) => {
+                for item in items {
+                    self.invoked_by.values().append_value(item);
+                }
+                self.invoked_by.append(true);
+            }
+            None => self.invoked_by.append(false),
+        }
+        self.user_json.append_option(t.user_json.as_deref());
+        self.region.append_option(region);
+        self.source_file.append_value(source_file);
+        self.extra.append_option(t.extra.as_deref());
+        self.rows += 1;
+    }
+
+    /// Take the rows appended so far as one record batch; the builder is empty afterwards.
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(self.trace_id.finish()),
+            Arc::new(self.time.finish()),
+            Arc::new(self.record_time.finish()),
+        ];
+        columns.extend(
+            self.text_a
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef),
+        );
+        columns.push(Arc::new(self.read_only.finish()));
+        columns.extend(
+            self.text_b
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef),
+        );
+        columns.push(Arc::new(self.content_length.finish()));
+        columns.push(Arc::new(self.total_time.finish()));
+        columns.extend(
+            self.user_text
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef),
+        );
+        columns.push(Arc::new(self.principal_is_root_user.finish()));
+        columns.push(Arc::new(self.mfa_authenticated.finish()));
+        columns.push(Arc::new(self.invoked_by.finish()));
+        columns.push(Arc::new(self.user_json.finish()));
+        columns.push(Arc::new(self.region.finish()));
+        columns.push(Arc::new(self.source_file.finish()));
+        columns.push(Arc::new(self.extra.finish()));
+        self.rows = 0;
+        RecordBatch::try_new(trace_schema(), columns)
+            .map_err(|e| Error::arrow("building a batch of traces", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_has_every_contract_column_once() {
+        let schema = trace_schema();
+        let contract = [
+            "trace_id", "time", "record_time", "service_type", "resource_type", "resource_name",
+            "resource_id", "trace_name", "trace_rating", "trace_type", "source_ip", "code",
+            "api_version", "message", "request", "response", "request_id", "tracker_name",
+            "project_id", "domain_id", "event_type", "operation_id", "read_only",
+            "enterprise_project_id", "resource_account_id", "user_agent", "location_info",
+            "endpoint", "resource_url", "content_length", "total_time", "user_id", "user_name",
+            "user_domain_id", "user_domain_name", "user_type", "access_key_id", "principal_urn",
+            "principal_id", "principal_is_root_user", "mfa_authenticated", "invoked_by", "region",
+            "source_file", "extra", "user",
+        ];
+        for name in contract {
+            assert!(schema.field_with_name(name).is_ok(), "missing column {name}");
+        }
+        assert_eq!(schema.fields().len(), contract.len());
+    }
+
+    #[test]
+    fn builder_rows_match_schema() -> Result<()> {
+        let mut b = TraceBatchBuilder::new();
+        let mut t = TraceRecord {
+            trace_id: "id-1".into(),
+            time: 1,
+            ..Default::default()
+        };
+        t.text_a[a::TRACE_RATING] = Some("normal".into());
+        t.user.invoked_by = Some(vec!["service.console".into()]);
+        b.append(&t, Some("eu-de"), "f.json");
+        let batch = b.finish()?;
+        assert_eq!(batch.num_rows(), 1);
+        assert_eq!(batch.schema(), trace_schema());
+        assert!(b.is_empty());
+        Ok(())
+    }
+}

@@ -1,0 +1,221 @@
+//! Query results as a table, CSV, a JSON array or NDJSON, streamed batch by batch where the
+//! format allows it.
+
+use std::io::Write;
+use std::str::FromStr;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use datafusion::physical_plan::SendableRecordBatchStream;
+use futures::StreamExt;
+
+use crate::error::{Error, Result};
+
+/// An output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// An aligned table for people (the whole result is gathered first).
+    #[default]
+    Table,
+    /// CSV with a header row.
+    Csv,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+impl Format {
+    /// The names accepted by [`FromStr`].
+    pub const NAMES: [&'static str; 4] = ["table", "csv", "json", "ndjson"];
+}
+
+impl FromStr for Format {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Format> {
+        match s.to_ascii_lowercase().as_str() {
+            "table" => Ok(Format::Table),
+            "csv" => Ok(Format::Csv),
+            "json" => Ok(Format::Json),
+            "ndjson" | "jsonl" => Ok(Format::Ndjson),
+            other => Err(Error::InvalidInput(format!(
+                "unknown format {other:?}: use one of {}",
+                Format::NAMES.join(", ")
+            ))),
+        }
+    }
+}
+
+/// Write a stream of results; returns the number of rows.
+pub async fn write_stream(
+    mut stream: SendableRecordBatchStream,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<usize> {
+    let schema = stream.schema();
+    let mut writer = Writer::new(format, schema, out);
+    while let Some(batch) = stream.next().await {
+        writer.write(&batch?)?;
+    }
+    writer.finish()
+}
+
+/// Write batches already gathered; returns the number of rows.
+pub fn write_batches(
+    batches: &[RecordBatch],
+    schema: SchemaRef,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<usize> {
+    let mut writer = Writer::new(format, schema, out);
+    for batch in batches {
+        writer.write(batch)?;
+    }
+    writer.finish()
+}
+
+/// Writes batches one at a time in one format.
+struct Writer<'w> {
+    format: Format,
+    schema: SchemaRef,
+    out: &'w mut dyn Write,
+    gathered: Vec<RecordBatch>,
+    csv_started: bool,
+    json_rows: usize,
+    rows: usize,
+}
+
+impl<'w> Writer<'w> {
+    fn new(format: Format, schema: SchemaRef, out: &'w mut dyn Write) -> Self {
+        Writer {
+            format,
+            schema,
+            out,
+            gathered: Vec::new(),
+            csv_started: false,
+            json_rows: 0,
+            rows: 0,
+        }
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let failed = |e| Error::arrow("writing results", e);
+        self.rows += batch.num_rows();
+        match self.format {
+            Format::Table => self.gathered.push(batch.clone()),
+            Format::Csv => {
+                // A header before the first batch only.
+                let mut csv = arrow::csv::WriterBuilder::new()
+                    .with_header(!self.csv_started)
+                    .build(&mut *self.out);
+                csv.write(batch).map_err(failed)?;
+                self.csv_started = true;
+            }
+            Format::Json | Format::Ndjson => {
+                let mut buf = Vec::new();
+                {
+                    let mut w = arrow::json::LineDelimitedWriter::new(&mut buf);
+                    w.write(batch).map_err(failed)?;
+                    w.finish().map_err(failed)?;
+                }
+                if self.format == Format::Ndjson {
+                    self.out.write_all(&buf).map_err(io_err)?;
+                } else {
+                    for line in buf.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                        let sep: &[u8] = if self.json_rows == 0 { b"[\n" } else { b",\n" };
+                        self.out.write_all(sep).map_err(io_err)?;
+                        self.out.write_all(line).map_err(io_err)?;
+                        self.json_rows += 1;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<usize> {
+        match self.format {
+            Format::Table => {
+                let table = arrow::util::pretty::pretty_format_batches_with_schema(
+                    self.schema.clone(),
+                    &self.gathered,
+                )
+                .map_err(|e| Error::arrow("formatting results", e))?;
+                writeln!(self.out, "{table}").map_err(io_err)?;
+                let rows = self.rows;
+                writeln!(self.out, "{rows} row{}", if rows == 1 { "" } else { "s" })
+                    .map_err(io_err)?;
+            }
+            Format::Csv if !self.csv_started => {
+                // No rows: still a header.
+                let empty = RecordBatch::new_empty(self.schema.clone());
+                self.write(&empty)?;
+            }
+            Format::Json if self.json_rows == 0 => self.out.write_all(b"[]\n").map_err(io_err)?,
+            Format::Json => self.out.write_all(b"\n]\n").map_err(io_err)?,
+            Format::Csv | Format::Ndjson => {}
+        }
+        self.out.flush().map_err(io_err)?;
+        Ok(self.rows)
+    }
+}
+
+fn io_err(e: std::io::Error) -> Error {
+    Error::io("write", "standard output", e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    fn sample() -> (SchemaRef, RecordBatch) {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("name", DataType::Utf8, true),
+            Field::new("n", DataType::Int64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(StringArray::from(vec![Some("login"), None])),
+                Arc::new(Int64Array::from(vec![3, 1])),
+            ],
+        );
+        match batch {
+            Ok(b) => (schema, b),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn render(format: Format, batches: &[RecordBatch], schema: SchemaRef) -> String {
+        let mut out = Vec::new();
+        if let Err(e) = write_batches(batches, schema, format, &mut out) {
+            panic!("{e}");
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn every_format_renders_rows_and_empty_results() {
+        let (schema, batch) = sample();
+        let rows = std::slice::from_ref(&batch);
+        assert_eq!(render(Format::Csv, rows, schema.clone()), "name,n\nlogin,3\n,1\n");
+        assert_eq!(render(Format::Csv, &[], schema.clone()), "name,n\n");
+        assert_eq!(
+            render(Format::Json, rows, schema.clone()),
+            "[\n{\"name\":\"login\",\"n\":3},\n{\"n\":1}\n]\n"
+        );
+        assert_eq!(render(Format::Json, &[], schema.clone()), "[]\n");
+        assert_eq!(
+            render(Format::Ndjson, rows, schema.clone()),
+            "{\"name\":\"login\",\"n\":3}\n{\"n\":1}\n"
+        );
+        let table = render(Format::Table, rows, schema.clone());
+        assert!(table.contains("| login | 3 |"), "{table}");
+        assert!(table.ends_with("2 rows\n"), "{table}");
+        assert!(render(Format::Table, &[], schema).contains("| name | n |"));
+    }
+}

@@ -1,0 +1,251 @@
+//! SQL over the archive: one DataFusion [`SessionContext`] that knows `traces`.
+//!
+//! The session is a plain `SessionContext` (so it can later run on Ballista) with:
+//! - `traces`: the archive's Parquet, partitioned by `day`; a predicate on `time` also prunes
+//!   day partitions, so a query on one week never opens the files of other weeks;
+//! - the JSON functions of `datafusion-functions-json` (`json_get_str(request, 'key')`, ...);
+//! - the archive's object store, when it is a bucket.
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, SchemaRef};
+use datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
+use datafusion::common::ScalarValue;
+use datafusion::datasource::TableType;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::error::Result as DfResult;
+use datafusion::logical_expr::expr::{Between, BinaryExpr, Cast};
+use datafusion::logical_expr::utils::split_conjunction;
+use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown, col, lit};
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::archive::{Archive, DAY_MS, day_string};
+use crate::error::{Error, Result};
+use crate::model::{col as c, trace_schema};
+
+/// Name of the table of all traces.
+pub const TRACES_TABLE: &str = "traces";
+
+/// A session over `archive` with `traces` registered.
+pub async fn session(archive: &Archive) -> Result<SessionContext> {
+    let config = SessionConfig::new()
+        .with_information_schema(true)
+        .with_default_catalog_and_schema("cts", "public");
+    let mut ctx = SessionContext::new_with_config(config);
+    datafusion_functions_json::register_all(&mut ctx)?;
+    register_location(&ctx, archive.location());
+    if let Some(dir) = archive.location().local_path() {
+        let traces = dir.join(crate::archive::TRACES_DIR);
+        std::fs::create_dir_all(&traces).map_err(|e| Error::io("create folder", &traces, e))?;
+    }
+    ctx.register_table(TRACES_TABLE, archive_table(archive)?)?;
+    Ok(ctx)
+}
+
+/// Make a bucket's object store known to the session (local folders need nothing).
+pub fn register_location(ctx: &SessionContext, location: &crate::storage::Location) {
+    if location.root_url().scheme() != "file" {
+        ctx.register_object_store(location.root_url(), location.store().clone());
+    }
+}
+
+/// The archive as a table: Parquet under `traces/day=.../`, with `day` pruned from `time`.
+pub fn archive_table(archive: &Archive) -> Result<Arc<dyn TableProvider>> {
+    let url = ListingTableUrl::parse(archive.traces_url().as_str())?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(vec![(c::DAY.to_string(), DataType::Utf8)]);
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(trace_schema());
+    let inner: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
+    Ok(Arc::new(DayPrunedTable { inner }))
+}
+
+/// Wraps a day-partitioned table: bounds on `time` in a query become bounds on `day`.
+#[derive(Debug)]
+pub struct DayPrunedTable {
+    inner: Arc<dyn TableProvider>,
+}
+
+impl DayPrunedTable {
+    /// Wrap a table that has `time` and a `day` partition column.
+    pub fn new(inner: Arc<dyn TableProvider>) -> Self {
+        DayPrunedTable { inner }
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for DayPrunedTable {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        self.inner.supports_filters_pushdown(filters)
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let filters = with_day_bounds(filters);
+        self.inner.scan(state, projection, &filters, limit).await
+    }
+
+    async fn scan_with_args<'a>(
+        &self,
+        state: &dyn Session,
+        args: ScanArgs<'a>,
+    ) -> DfResult<ScanResult> {
+        let filters = with_day_bounds(args.filters().unwrap_or(&[]));
+        let args = ScanArgs::default()
+            .with_projection(args.projection())
+            .with_limit(args.limit())
+            .with_statistics_requests(args.statistics_requests())
+            .with_filters(Some(&filters));
+        self.inner.scan_with_args(state, args).await
+    }
+}
+
+/// `filters` plus `day >= ...` / `day <= ...` implied by bounds on `time` in them.
+pub fn with_day_bounds(filters: &[Expr]) -> Vec<Expr> {
+    let mut low: Option<i64> = None;
+    let mut high: Option<i64> = None;
+    for filter in filters {
+        for conjunct in split_conjunction(filter) {
+            time_bounds(conjunct, &mut low, &mut high);
+        }
+    }
+    let mut out = filters.to_vec();
+    if let Some(low) = low {
+        out.push(col(c::DAY).gt_eq(lit(day_string(low.div_euclid(DAY_MS)))));
+    }
+    if let Some(high) = high {
+        out.push(col(c::DAY).lt_eq(lit(day_string(high.div_euclid(DAY_MS)))));
+    }
+    out
+}
+
+/// Narrow `[low, high]` (ms, inclusive) by one predicate, where it bounds `time`.
+fn time_bounds(expr: &Expr, low: &mut Option<i64>, high: &mut Option<i64>) {
+    let mut raise = |v: i64| *low = Some(low.map_or(v, |l| l.max(v)));
+    match expr {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+            let (op, value) = if is_time(left) {
+                match literal_ms(right) {
+                    Some(v) => (*op, v),
+                    None => return,
+                }
+            } else if is_time(right) {
+                match (literal_ms(left), op.swap()) {
+                    (Some(v), Some(op)) => (op, v),
+                    _ => return,
+                }
+            } else {
+                return;
+            };
+            match op {
+                Operator::Gt | Operator::GtEq => raise(value),
+                Operator::Lt | Operator::LtEq => *high = Some(high.map_or(value, |h| h.min(value))),
+                Operator::Eq => {
+                    raise(value);
+                    *high = Some(high.map_or(value, |h| h.min(value)));
+                }
+                _ => {}
+            }
+        }
+        Expr::Between(Between {
+            expr,
+            negated: false,
+            low: from,
+            high: to,
+        }) if is_time(expr) => {
+            if let Some(v) = literal_ms(from) {
+                raise(v);
+            }
+            if let Some(v) = literal_ms(to) {
+                *high = Some(high.map_or(v, |h| h.min(v)));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_time(expr: &Expr) -> bool {
+    match expr {
+        Expr::Column(column) => column.name == c::TIME,
+        Expr::Cast(Cast { expr, field }) => {
+            matches!(field.data_type(), DataType::Timestamp(..)) && is_time(expr)
+        }
+        _ => false,
+    }
+}
+
+/// A literal instant as ms since the epoch.
+fn literal_ms(expr: &Expr) -> Option<i64> {
+    let Expr::Literal(value, _) = expr else {
+        return None;
+    };
+    match value {
+        ScalarValue::TimestampSecond(Some(v), _) => v.checked_mul(1000),
+        ScalarValue::TimestampMillisecond(Some(v), _) => Some(*v),
+        ScalarValue::TimestampMicrosecond(Some(v), _) => Some(v.div_euclid(1000)),
+        ScalarValue::TimestampNanosecond(Some(v), _) => Some(v.div_euclid(1_000_000)),
+        ScalarValue::Date32(Some(d)) => i64::from(*d).checked_mul(DAY_MS),
+        ScalarValue::Date64(Some(ms)) => Some(*ms),
+        _ => None,
+    }
+}
+
+/// The physical plan as indented text (what `EXPLAIN` shows), for diagnostics and tests.
+pub fn plan_text(plan: &Arc<dyn ExecutionPlan>) -> String {
+    datafusion::physical_plan::displayable(plan.as_ref())
+        .indent(true)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(ms: i64) -> Expr {
+        Expr::Literal(ScalarValue::TimestampMillisecond(Some(ms), Some("UTC".into())), None)
+    }
+
+    #[test]
+    fn bounds_on_time_become_bounds_on_day() {
+        // 2024-06-19T06:18:51.170Z .. 2024-06-21T00:00:00Z
+        let filters = vec![
+            col("time").gt_eq(ts(1718777931170)),
+            ts(1718928000000).gt(col("time")),
+        ];
+        let out = with_day_bounds(&filters);
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[2], col("day").gt_eq(lit("2024-06-19")));
+        assert_eq!(out[3], col("day").lt_eq(lit("2024-06-21")));
+    }
+
+    #[test]
+    fn other_predicates_add_nothing() {
+        let filters = vec![
+            col("trace_name").eq(lit("login")),
+            col("time").not_eq(ts(0)),
+        ];
+        assert_eq!(with_day_bounds(&filters), filters);
+    }
+}
