@@ -16,18 +16,18 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{AsArray, RecordBatch};
-use chrono::DateTime;
 use bytes::Bytes;
+use chrono::DateTime;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt, TryFutureExt};
-use object_store::{ObjectStore, ObjectStoreExt};
 use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStreamBuilder};
-use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 use serde::{Deserialize, Serialize};
@@ -126,10 +126,7 @@ impl Archive {
                 .index_of(col::TRACE_ID)
                 .map_err(|e| Error::arrow(&location, e))?;
             let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
-            let mut stream = builder
-                .with_projection(mask)
-                .build()
-                .map_err(parquet_err)?;
+            let mut stream = builder.with_projection(mask).build().map_err(parquet_err)?;
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(parquet_err)?;
                 for id in batch.column(0).as_string::<i32>().iter().flatten() {
@@ -220,7 +217,11 @@ impl Archive {
     }
 
     /// Set rejected records aside, with the file they came from.
-    pub async fn write_rejects(&self, rejects: &[(String, RejectedRecord)], name: &str) -> Result<Path> {
+    pub async fn write_rejects(
+        &self,
+        rejects: &[(String, RejectedRecord)],
+        name: &str,
+    ) -> Result<Path> {
         #[derive(Serialize)]
         struct Line<'a> {
             source_file: &'a str,
@@ -257,7 +258,10 @@ struct StoreFileReader {
 }
 
 impl AsyncFileReader for StoreFileReader {
-    fn get_bytes(&mut self, range: std::ops::Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+    fn get_bytes(
+        &mut self,
+        range: std::ops::Range<u64>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         self.store
             .get_range(&self.path, range)
             .map_err(|e| parquet::errors::ParquetError::External(Box::new(e)))
@@ -296,10 +300,7 @@ pub fn encode_parquet(batch: &RecordBatch) -> parquet::errors::Result<Vec<u8>> {
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_column_bloom_filter_enabled(trace_id.clone(), true)
         .set_column_bloom_filter_fpp(trace_id.clone(), 0.01)
-        .set_column_bloom_filter_max_ndv(
-            trace_id,
-            batch.num_rows().clamp(1, ROW_GROUP_ROWS) as u64,
-        )
+        .set_column_bloom_filter_max_ndv(trace_id, batch.num_rows().clamp(1, ROW_GROUP_ROWS) as u64)
         .set_created_by(concat!("cts ", env!("CARGO_PKG_VERSION")).to_string())
         .build();
     let mut out = Vec::new();
@@ -410,7 +411,10 @@ mod tests {
     #[test]
     fn partitions_are_utc_days() {
         assert_eq!(Archive::partition_of(0), "day=1970-01-01");
-        assert_eq!(Archive::partition_of(1718777931170 / DAY_MS), "day=2024-06-19");
+        assert_eq!(
+            Archive::partition_of(1718777931170 / DAY_MS),
+            "day=2024-06-19"
+        );
         assert_eq!(Archive::partition_of(-1), "day=1969-12-31");
     }
 }

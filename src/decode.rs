@@ -118,12 +118,10 @@ pub fn decode_file(
         DecodeError::Json { source, .. } => DecodeError::Json { source, hint },
         other => other,
     })?;
-    let batch = builder
-        .finish()
-        .map_err(|e| DecodeError::Json {
-            source: de::Error::custom(e.to_string()),
-            hint: "",
-        })?;
+    let batch = builder.finish().map_err(|e| DecodeError::Json {
+        source: de::Error::custom(e.to_string()),
+        hint: "",
+    })?;
     Ok(DecodedFile {
         batch,
         rejects,
@@ -239,6 +237,8 @@ impl<'de> Visitor<'de> for ArrayVisitor<'_, '_> {
 }
 
 /// One element of a file: a trace, an envelope around traces, or a rejected record.
+// Moved once per record and never stored: boxing the trace would cost an allocation per trace.
+#[allow(clippy::large_enum_variant)]
 enum Element<'de> {
     Trace(TraceRecord<'de>),
     Envelope(&'de RawValue),
@@ -293,7 +293,10 @@ impl<'de> Visitor<'de> for ElementVisitor {
         while let Some(item) = seq.next_element::<&'de RawValue>()? {
             items.push(item.get());
         }
-        Ok(Self::not_object("an array", format!("[{}]", items.join(","))))
+        Ok(Self::not_object(
+            "an array",
+            format!("[{}]", items.join(",")),
+        ))
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Element<'de>, E> {
@@ -540,7 +543,11 @@ fn timestamp_ms(raw: &RawValue) -> Result<Option<i64>, ()> {
     };
     let body = body.trim();
     if let Ok(n) = body.parse::<i64>() {
-        return Ok(Some(if n.abs() < 100_000_000_000 { n * 1000 } else { n }));
+        return Ok(Some(if n.abs() < 100_000_000_000 {
+            n * 1000
+        } else {
+            n
+        }));
     }
     if let Ok(f) = body.parse::<f64>()
         && f.is_finite()
@@ -714,31 +721,57 @@ mod tests {
                {"trace_id":"c","time":1529996047},{"trace_id":"d","time":"2016/12/08 11:07:28 GMT+08:00"},
                {"trace_id":"e","time":"2024-06-19T06:18:51.170Z"}]"#,
         );
-        let times = d.batch.column_by_name("time").map(|c| c.as_primitive::<TimestampMillisecondType>().values().to_vec());
+        let times = d.batch.column_by_name("time").map(|c| {
+            c.as_primitive::<TimestampMillisecondType>()
+                .values()
+                .to_vec()
+        });
         assert_eq!(
             times,
-            Some(vec![1718777931170, 1765788999507, 1529996047000, 1481166448000, 1718777931170])
+            Some(vec![
+                1718777931170,
+                1765788999507,
+                1529996047000,
+                1481166448000,
+                1718777931170
+            ])
         );
     }
 
     #[test]
     fn wrong_types_are_kept_in_extra_and_never_fail_the_record() {
-        let d = decode(r#"[{"trace_id":"a","time":1,"read_only":"maybe","content_length":[1],"total_time":"12"}]"#);
+        let d = decode(
+            r#"[{"trace_id":"a","time":1,"read_only":"maybe","content_length":[1],"total_time":"12"}]"#,
+        );
         assert_eq!(d.batch.num_rows(), 1);
         assert_eq!(
             string(&d.batch, "extra", 0).as_deref(),
             Some(r#"{"read_only":"maybe","content_length":[1]}"#)
         );
-        let total = d.batch.column_by_name("total_time").map(|c| c.as_primitive::<arrow::datatypes::Int64Type>().value(0));
+        let total = d
+            .batch
+            .column_by_name("total_time")
+            .map(|c| c.as_primitive::<arrow::datatypes::Int64Type>().value(0));
         assert_eq!(total, Some(12));
     }
 
     #[test]
     fn conflicting_trace_status_is_kept_and_trailing_space_keys_are_read() {
-        let d = decode(r#"[{"trace_id":"a","time":1,"trace_rating":"normal","trace_status":"warning"},{"trace_id":"b","time":1,"trace_status ":"incident"}]"#);
-        assert_eq!(string(&d.batch, "trace_rating", 0).as_deref(), Some("normal"));
-        assert_eq!(string(&d.batch, "extra", 0).as_deref(), Some(r#"{"trace_status":"warning"}"#));
-        assert_eq!(string(&d.batch, "trace_rating", 1).as_deref(), Some("incident"));
+        let d = decode(
+            r#"[{"trace_id":"a","time":1,"trace_rating":"normal","trace_status":"warning"},{"trace_id":"b","time":1,"trace_status ":"incident"}]"#,
+        );
+        assert_eq!(
+            string(&d.batch, "trace_rating", 0).as_deref(),
+            Some("normal")
+        );
+        assert_eq!(
+            string(&d.batch, "extra", 0).as_deref(),
+            Some(r#"{"trace_status":"warning"}"#)
+        );
+        assert_eq!(
+            string(&d.batch, "trace_rating", 1).as_deref(),
+            Some("incident")
+        );
         assert_eq!(string(&d.batch, "extra", 1), None);
     }
 }

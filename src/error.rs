@@ -94,7 +94,11 @@ pub enum Error {
 
 impl Error {
     /// Wrap an object store error with the operation and the location it concerned.
-    pub fn storage(operation: &'static str, location: impl ToString, source: object_store::Error) -> Self {
+    pub fn storage(
+        operation: &'static str,
+        location: impl ToString,
+        source: object_store::Error,
+    ) -> Self {
         Error::Storage {
             operation,
             location: location.to_string(),

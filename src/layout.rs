@@ -85,9 +85,7 @@ fn is_under_digest_folder(key: &str) -> bool {
     match segments.iter().position(|s| *s == ROOT_FOLDER) {
         // CloudTraces/<region>/<y>/<m>/<d>/<tracker>/Digest/... (or without the tracker, as
         // one documented example has it).
-        Some(root) => segments[root + 1..segments.len().saturating_sub(1)]
-            .iter()
-            .any(|s| *s == "Digest"),
+        Some(root) => segments[root + 1..segments.len().saturating_sub(1)].contains(&"Digest"),
         None => false,
     }
 }
@@ -285,9 +283,19 @@ mod tests {
 
     #[test]
     fn built_keys_parse_back() {
-        let at = Utc.with_ymd_and_hms(2024, 3, 5, 7, 8, 9).single().expect("valid time");
-        let key =
-            TraceFileKey::build("eu-de", "system", Some("VPC"), "cts", at, "0123456789abcdef", true);
+        let at = Utc
+            .with_ymd_and_hms(2024, 3, 5, 7, 8, 9)
+            .single()
+            .expect("valid time");
+        let key = TraceFileKey::build(
+            "eu-de",
+            "system",
+            Some("VPC"),
+            "cts",
+            at,
+            "0123456789abcdef",
+            true,
+        );
         assert_eq!(
             key,
             "CloudTraces/eu-de/2024/03/05/system/VPC/cts_CloudTrace_eu-de_2024-03-05T07-08-09Z_0123456789abcdef.json.gz"

@@ -20,15 +20,15 @@
 #![warn(missing_docs)]
 #![deny(clippy::unwrap_used)]
 
+pub mod archive;
 pub mod decode;
 pub mod error;
 pub mod layout;
+pub mod load;
 pub mod model;
 pub mod output;
 pub mod query;
 pub mod sample;
-pub mod archive;
-pub mod load;
 pub mod source;
 pub mod storage;
 

@@ -127,7 +127,11 @@ enum FileError {
 }
 
 /// Load every new or changed trace file of `source` into `archive`.
-pub async fn load(source: &Source, archive: &Archive, options: &LoadOptions) -> Result<LoadSummary> {
+pub async fn load(
+    source: &Source,
+    archive: &Archive,
+    options: &LoadOptions,
+) -> Result<LoadSummary> {
     let started = Instant::now();
     let run = run_id();
     let listing = source.list(options.any_json).await?;
@@ -183,8 +187,17 @@ pub async fn load(source: &Source, archive: &Archive, options: &LoadOptions) -> 
         if !chunk.is_empty() && (done || chunk_bytes >= options.chunk_json_bytes) {
             let files = std::mem::take(&mut chunk);
             chunk_bytes = 0;
-            commit_chunk(archive, files, &mut ids, &run, seq, threads, &mut summary, &progress)
-                .await?;
+            commit_chunk(
+                archive,
+                files,
+                &mut ids,
+                &run,
+                seq,
+                threads,
+                &mut summary,
+                &progress,
+            )
+            .await?;
             seq += 1;
         }
         if done {
@@ -244,7 +257,11 @@ async fn commit_chunk(
         }
     }
     ids.retain(|day, _| days.contains(day));
-    let missing: Vec<i64> = days.iter().copied().filter(|d| !ids.contains_key(d)).collect();
+    let missing: Vec<i64> = days
+        .iter()
+        .copied()
+        .filter(|d| !ids.contains_key(d))
+        .collect();
     let mut loaded = futures::stream::iter(missing)
         .map(|day| async move { (day, archive.read_ids(day).await) })
         .buffer_unordered(8);
@@ -260,7 +277,10 @@ async fn commit_chunk(
         let (size, decoded) = match f.result {
             Ok(ok) => ok,
             Err(FileError::Read(reason)) => {
-                summary.failures.push(FileFailure { file: f.url, reason });
+                summary.failures.push(FileFailure {
+                    file: f.url,
+                    reason,
+                });
                 continue;
             }
             Err(FileError::Decode(reason)) => {
@@ -276,7 +296,10 @@ async fn commit_chunk(
                     run: run.to_string(),
                 });
                 summary.bytes_read += f.file.size;
-                summary.failures.push(FileFailure { file: f.url, reason });
+                summary.failures.push(FileFailure {
+                    file: f.url,
+                    reason,
+                });
                 continue;
             }
         };
@@ -373,7 +396,10 @@ fn day_slices(sorted: &RecordBatch) -> Vec<(i64, usize, usize)> {
 }
 
 fn times(batch: &RecordBatch) -> &[i64] {
-    batch.column(1).as_primitive::<TimestampMillisecondType>().values()
+    batch
+        .column(1)
+        .as_primitive::<TimestampMillisecondType>()
+        .values()
 }
 
 /// A sortable, unique run ID: `20240619T061851Z-3f2a`.

@@ -225,13 +225,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             write_stream(stream, format, &mut out).await?;
-            out.flush().map_err(|e| Error::io("write", "standard output", e))?;
+            out.flush()
+                .map_err(|e| Error::io("write", "standard output", e))?;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn open_archive(data_dir: &std::path::Path, archive: Option<&str>, storage: &StorageOptions) -> Result<Archive> {
+fn open_archive(
+    data_dir: &std::path::Path,
+    archive: Option<&str>,
+    storage: &StorageOptions,
+) -> Result<Archive> {
     let location = match archive {
         Some(url) => Location::parse(url, storage)?,
         None => Location::local(&data_dir.join("archive"))?,

@@ -61,7 +61,11 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     fields.push(Field::new("content_length", DataType::Int64, true));
     fields.push(Field::new("total_time", DataType::Int64, true));
     fields.extend(USER_TEXT_COLUMNS.iter().map(|c| text(c)));
-    fields.push(Field::new("principal_is_root_user", DataType::Boolean, true));
+    fields.push(Field::new(
+        "principal_is_root_user",
+        DataType::Boolean,
+        true,
+    ));
     fields.push(Field::new("mfa_authenticated", DataType::Boolean, true));
     fields.push(Field::new(
         "invoked_by",
@@ -174,7 +178,10 @@ pub(crate) fn text_field(key: &str) -> Option<(char, usize)> {
     if let Some(i) = TEXT_COLUMNS_A.iter().position(|c| *c == key) {
         return Some(('a', i));
     }
-    TEXT_COLUMNS_B.iter().position(|c| *c == key).map(|i| ('b', i))
+    TEXT_COLUMNS_B
+        .iter()
+        .position(|c| *c == key)
+        .map(|i| ('b', i))
 }
 
 /// Type of an optional borrowed-or-owned text value.
@@ -301,7 +308,8 @@ impl TraceBatchBuilder {
         }
         self.principal_is_root_user
             .append_option(t.user.principal_is_root_user);
-        self.mfa_authenticated.append_option(t.user.mfa_authenticated);
+        self.mfa_authenticated
+            .append_option(t.user.mfa_authenticated);
         match &t.user.invoked_by {
             Some(items) => {
                 for item in items {
@@ -364,18 +372,58 @@ mod tests {
     fn schema_has_every_contract_column_once() {
         let schema = trace_schema();
         let contract = [
-            "trace_id", "time", "record_time", "service_type", "resource_type", "resource_name",
-            "resource_id", "trace_name", "trace_rating", "trace_type", "source_ip", "code",
-            "api_version", "message", "request", "response", "request_id", "tracker_name",
-            "project_id", "domain_id", "event_type", "operation_id", "read_only",
-            "enterprise_project_id", "resource_account_id", "user_agent", "location_info",
-            "endpoint", "resource_url", "content_length", "total_time", "user_id", "user_name",
-            "user_domain_id", "user_domain_name", "user_type", "access_key_id", "principal_urn",
-            "principal_id", "principal_is_root_user", "mfa_authenticated", "invoked_by", "region",
-            "source_file", "extra", "user",
+            "trace_id",
+            "time",
+            "record_time",
+            "service_type",
+            "resource_type",
+            "resource_name",
+            "resource_id",
+            "trace_name",
+            "trace_rating",
+            "trace_type",
+            "source_ip",
+            "code",
+            "api_version",
+            "message",
+            "request",
+            "response",
+            "request_id",
+            "tracker_name",
+            "project_id",
+            "domain_id",
+            "event_type",
+            "operation_id",
+            "read_only",
+            "enterprise_project_id",
+            "resource_account_id",
+            "user_agent",
+            "location_info",
+            "endpoint",
+            "resource_url",
+            "content_length",
+            "total_time",
+            "user_id",
+            "user_name",
+            "user_domain_id",
+            "user_domain_name",
+            "user_type",
+            "access_key_id",
+            "principal_urn",
+            "principal_id",
+            "principal_is_root_user",
+            "mfa_authenticated",
+            "invoked_by",
+            "region",
+            "source_file",
+            "extra",
+            "user",
         ];
         for name in contract {
-            assert!(schema.field_with_name(name).is_ok(), "missing column {name}");
+            assert!(
+                schema.field_with_name(name).is_ok(),
+                "missing column {name}"
+            );
         }
         assert_eq!(schema.fields().len(), contract.len());
     }

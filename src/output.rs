@@ -202,7 +202,10 @@ mod tests {
     fn every_format_renders_rows_and_empty_results() {
         let (schema, batch) = sample();
         let rows = std::slice::from_ref(&batch);
-        assert_eq!(render(Format::Csv, rows, schema.clone()), "name,n\nlogin,3\n,1\n");
+        assert_eq!(
+            render(Format::Csv, rows, schema.clone()),
+            "name,n\nlogin,3\n,1\n"
+        );
         assert_eq!(render(Format::Csv, &[], schema.clone()), "name,n\n");
         assert_eq!(
             render(Format::Json, rows, schema.clone()),

@@ -224,7 +224,10 @@ mod tests {
     use super::*;
 
     fn ts(ms: i64) -> Expr {
-        Expr::Literal(ScalarValue::TimestampMillisecond(Some(ms), Some("UTC".into())), None)
+        Expr::Literal(
+            ScalarValue::TimestampMillisecond(Some(ms), Some("UTC".into())),
+            None,
+        )
     }
 
     #[test]

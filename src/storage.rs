@@ -71,10 +71,9 @@ impl Location {
                     .ok_or_else(|| invalid("no bucket name".to_string()))?
                     .to_string();
                 let store = s3_store(&bucket, options).map_err(|e| invalid(e.to_string()))?;
-                let root = Url::parse(&format!("s3://{bucket}/"))
-                    .map_err(|e| invalid(e.to_string()))?;
-                let prefix = Path::from_url_path(url.path())
-                    .map_err(|e| invalid(e.to_string()))?;
+                let root =
+                    Url::parse(&format!("s3://{bucket}/")).map_err(|e| invalid(e.to_string()))?;
+                let prefix = Path::from_url_path(url.path()).map_err(|e| invalid(e.to_string()))?;
                 Ok(Location {
                     store: Arc::new(store),
                     root,
@@ -226,7 +225,10 @@ fn s3_store(bucket: &str, options: &StorageOptions) -> object_store::Result<impl
         .endpoint
         .clone()
         .or_else(|| builder.get_config_value(&AmazonS3ConfigKey::Endpoint));
-    if endpoint.as_deref().is_some_and(|e| e.starts_with("http://")) {
+    if endpoint
+        .as_deref()
+        .is_some_and(|e| e.starts_with("http://"))
+    {
         builder = builder.with_allow_http(true);
     }
     if let Some(region) = &options.region {
@@ -272,8 +274,12 @@ mod tests {
     #[test]
     fn unknown_schemes_and_missing_buckets_are_clear_errors() {
         let err = Location::parse("gs://b/x", &StorageOptions::default()).map(|_| ());
-        assert!(matches!(err, Err(Error::InvalidLocation { ref reason, .. }) if reason.contains("unsupported scheme")));
+        assert!(
+            matches!(err, Err(Error::InvalidLocation { ref reason, .. }) if reason.contains("unsupported scheme"))
+        );
         let err = Location::parse("s3:///x", &StorageOptions::default()).map(|_| ());
-        assert!(matches!(err, Err(Error::InvalidLocation { ref reason, .. }) if reason.contains("no bucket")));
+        assert!(
+            matches!(err, Err(Error::InvalidLocation { ref reason, .. }) if reason.contains("no bucket"))
+        );
     }
 }

