@@ -45,6 +45,10 @@ pub const TRACES_DIR: &str = "traces";
 pub const MANIFEST_DIR: &str = "_cts/manifest";
 /// Folder of the rejected records.
 pub const REJECTS_DIR: &str = "_cts/rejects";
+/// The archive's self-description, written on first use.
+pub const MARKER: &str = "_cts/archive.json";
+/// Version of the archive layout this build writes and reads.
+pub const FORMAT_VERSION: u64 = 1;
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// Manifest segments beyond which a load merges them into one.
@@ -74,6 +78,49 @@ impl Archive {
     /// The archive at `location` (created on first write).
     pub fn new(location: Location) -> Archive {
         Archive { location }
+    }
+
+    /// Make sure the archive is one this build can write: read its marker, or write one into a
+    /// new archive. Fails on an archive of another layout version.
+    pub async fn init(&self) -> Result<()> {
+        #[derive(Serialize, Deserialize)]
+        struct Marker {
+            format: String,
+            version: u64,
+        }
+        let path = self.location.path(MARKER);
+        match self.location.read(&path).await {
+            Ok(bytes) => {
+                let marker: Marker =
+                    serde_json::from_slice(&bytes).map_err(|e| Error::Manifest {
+                        location: self.location.display(&path),
+                        line: 1,
+                        reason: e.to_string(),
+                    })?;
+                if marker.format != "cts-archive" || marker.version != FORMAT_VERSION {
+                    return Err(Error::InvalidInput(format!(
+                        "{} is a {} archive of version {}; this cts reads version {FORMAT_VERSION}",
+                        self.location.url(),
+                        marker.format,
+                        marker.version
+                    )));
+                }
+                Ok(())
+            }
+            Err(Error::Storage {
+                source: object_store::Error::NotFound { .. },
+                ..
+            }) => {
+                let marker = Marker {
+                    format: "cts-archive".to_string(),
+                    version: FORMAT_VERSION,
+                };
+                let text = serde_json::to_vec(&marker)
+                    .map_err(|e| Error::InvalidInput(format!("archive marker: {e}")))?;
+                self.location.write(&path, text.into()).await
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Where it lives.

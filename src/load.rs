@@ -134,6 +134,7 @@ pub async fn load(
 ) -> Result<LoadSummary> {
     let started = Instant::now();
     let run = run_id();
+    archive.init().await?;
     let listing = source.list(options.any_json).await?;
     let manifest = archive.read_manifest().await?;
     let mut summary = LoadSummary {
