@@ -193,7 +193,7 @@ impl Archive {
         let rows = batch.num_rows();
         let encoded = tokio::task::spawn_blocking(move || encode_parquet(&batch))
             .await
-            .map_err(|e| Error::InvalidInput(format!("encoding task failed: {e}")))?
+            .map_err(|e| Error::Internal(format!("encoding task failed: {e}")))?
             .map_err(|source| Error::Parquet {
                 location: location.clone(),
                 source,

@@ -90,6 +90,10 @@ pub enum Error {
     /// An argument or option is not valid.
     #[error("{0}")]
     InvalidInput(String),
+
+    /// A background task stopped unexpectedly (a bug: please report it).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl Error {

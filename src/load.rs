@@ -207,7 +207,7 @@ pub async fn load(
     }
     producer
         .await
-        .map_err(|e| Error::InvalidInput(format!("reading task failed: {e}")))?;
+        .map_err(|e| Error::Internal(format!("reading task failed: {e}")))?;
     archive.compact_manifest(&run).await?;
     progress.finish_and_clear();
     summary.elapsed = started.elapsed();

@@ -258,5 +258,5 @@ async fn write_sample(location: Location, options: GenOptions) -> Result<cts::sa
             .map_err(|e| Error::InvalidInput(format!("generating the sample bucket: {e}")))
     })
     .await
-    .map_err(|e| Error::InvalidInput(format!("generator stopped: {e}")))?
+    .map_err(|e| Error::Internal(format!("generator stopped: {e}")))?
 }

@@ -1,0 +1,118 @@
+//! The `cts` binary, as a user runs it: exit codes, the load summary, query output.
+
+use std::process::{Command, Output};
+
+fn cts(data_dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cts"))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("run cts")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn gen_load_query_with_broken_files_exit_codes_and_csv_output() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bucket = dir.path().join("bucket");
+    let bucket_arg = bucket.to_string_lossy().into_owned();
+    let data = dir.path().join("data");
+
+    let made = cts(
+        &data,
+        &[
+            "gen",
+            &bucket_arg,
+            "--traces",
+            "500",
+            "--days",
+            "2",
+            "--seed",
+            "5",
+            "--end",
+            "2024-06-30",
+            "--broken",
+            "2",
+            "--stray",
+            "1",
+        ],
+    );
+    assert!(made.status.success(), "{made:?}");
+    let made_out = stdout(&made);
+    assert!(
+        made_out.starts_with("wrote 500 distinct traces ("),
+        "{made_out}"
+    );
+    assert!(
+        made_out.contains("1 stray objects and 2 broken files"),
+        "{made_out}"
+    );
+
+    // Broken files: the load completes, names them, and exits with status 2.
+    let first = cts(&data, &["load", &bucket_arg, "--quiet"]);
+    let out = stdout(&first);
+    assert_eq!(first.status.code(), Some(2), "{out}");
+    assert!(out.starts_with("loaded 500 traces from "), "{out}");
+    assert!(out.contains("  failed: 2 files\n"), "{out}");
+    assert_eq!(out.matches("_CloudTrace_eu-de_").count(), 2, "{out}");
+    assert!(out.contains(": broken gzip data: "), "{out}");
+    assert!(out.contains(": invalid JSON: "), "{out}");
+    assert!(out.contains("1 other objects"), "{out}");
+
+    // Nothing new: exit 0, the earlier failures mentioned, not repeated.
+    let second = cts(&data, &["load", &bucket_arg, "--quiet"]);
+    let out = stdout(&second);
+    assert_eq!(second.status.code(), Some(0), "{out}");
+    assert!(out.starts_with("loaded 0 traces from 0 files"), "{out}");
+    assert!(
+        out.contains("2 files failed in earlier runs and are unchanged"),
+        "{out}"
+    );
+
+    let query = cts(
+        &data,
+        &[
+            "sql",
+            "SELECT count(*) AS n, count(DISTINCT trace_id) AS ids, min(day) AS first, max(day) AS last FROM traces",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(query.status.success(), "{query:?}");
+    assert_eq!(
+        stdout(&query),
+        "n,ids,first,last\n500,500,2024-06-29,2024-06-30\n"
+    );
+
+    let json = cts(
+        &data,
+        &["sql", "SELECT 1 AS one WHERE false", "--format", "json"],
+    );
+    assert_eq!(stdout(&json), "[]\n");
+}
+
+#[test]
+fn errors_say_what_failed_and_exit_with_status_1() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let missing = dir.path().join("no-such-bucket");
+    let o = cts(&data, &["load", &missing.to_string_lossy()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no-such-bucket") && err.contains("no such file or folder"),
+        "{err}"
+    );
+
+    let o = cts(&data, &["sql", "SELECT no_such_column FROM traces"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.starts_with("error: query failed: ") && err.contains("no_such_column"),
+        "{err}"
+    );
+}
