@@ -79,7 +79,7 @@ impl fmt::Display for RejectedRecord {
     }
 }
 
-/// The traces of one file.
+/// The traces of one file, as a record batch.
 #[derive(Debug)]
 pub struct DecodedFile {
     /// The traces, in file order, as a batch of [`crate::model::trace_schema`].
@@ -90,62 +90,97 @@ pub struct DecodedFile {
     pub json_bytes: u64,
 }
 
+/// What [`decode_into`] appended for one file.
+#[derive(Debug, Default)]
+pub struct FileDecoded {
+    /// Traces appended to the builder.
+    pub rows: usize,
+    /// Records that are not traces.
+    pub rejects: Vec<RejectedRecord>,
+    /// Bytes of JSON after decompression.
+    pub json_bytes: u64,
+}
+
+/// The records of one JSON text, borrowing from it.
+#[derive(Debug, Default)]
+pub struct Parsed<'a> {
+    /// The traces, in order.
+    pub traces: Vec<TraceRecord<'a>>,
+    /// Records that are not traces.
+    pub rejects: Vec<RejectedRecord>,
+}
+
 /// Decode one trace file (gzip or plain) read from `source_file` in `region`.
 pub fn decode_file(
     bytes: &[u8],
     source_file: &str,
     region: Option<&str>,
 ) -> Result<DecodedFile, DecodeError> {
-    let named_gz = source_file.ends_with(".gz");
-    let inflated;
-    let json: &[u8] = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(bytes.len().saturating_mul(8));
-        flate2::read::MultiGzDecoder::new(bytes)
-            .read_to_end(&mut out)
-            .map_err(DecodeError::Gzip)?;
-        inflated = out;
-        &inflated
-    } else {
-        bytes
-    };
-    let hint = if named_gz && !bytes.starts_with(&[0x1f, 0x8b]) {
-        "named .gz but not gzip-compressed; "
-    } else {
-        ""
-    };
     let mut builder = TraceBatchBuilder::new();
-    let rejects = decode_json(json, &mut builder, region, source_file).map_err(|e| match e {
-        DecodeError::Json { source, .. } => DecodeError::Json { source, hint },
-        other => other,
-    })?;
+    let decoded = decode_into(bytes, source_file, region, &mut builder)?;
     let batch = builder.finish().map_err(|e| DecodeError::Json {
         source: de::Error::custom(e.to_string()),
         hint: "",
     })?;
     Ok(DecodedFile {
         batch,
-        rejects,
+        rejects: decoded.rejects,
+        json_bytes: decoded.json_bytes,
+    })
+}
+
+/// Decode one trace file and append its traces to `builder`: all of them, or, when the file
+/// cannot be decoded, none.
+pub fn decode_into(
+    bytes: &[u8],
+    source_file: &str,
+    region: Option<&str>,
+    builder: &mut TraceBatchBuilder,
+) -> Result<FileDecoded, DecodeError> {
+    let json = inflate(bytes)?;
+    let hint = if source_file.ends_with(".gz") && !is_gzip(bytes) {
+        "named .gz but not gzip-compressed; "
+    } else {
+        ""
+    };
+    let parsed = parse_json(&json).map_err(|e| match e {
+        DecodeError::Json { source, .. } => DecodeError::Json { source, hint },
+        other => other,
+    })?;
+    for trace in &parsed.traces {
+        builder.append(trace, region, source_file);
+    }
+    Ok(FileDecoded {
+        rows: parsed.traces.len(),
+        rejects: parsed.rejects,
         json_bytes: json.len() as u64,
     })
 }
 
-/// Decode JSON text (array, NDJSON or envelope) and append its traces to `builder`.
-/// Returns the records that are not traces.
-pub fn decode_json(
-    json: &[u8],
-    builder: &mut TraceBatchBuilder,
-    region: Option<&str>,
-    source_file: &str,
-) -> Result<Vec<RejectedRecord>, DecodeError> {
+fn is_gzip(bytes: &[u8]) -> bool {
+    bytes.starts_with(&[0x1f, 0x8b])
+}
+
+/// The JSON of a file: gunzipped when it is gzip (by its magic bytes, not its name).
+pub fn inflate(bytes: &[u8]) -> Result<Cow<'_, [u8]>, DecodeError> {
+    if !is_gzip(bytes) {
+        return Ok(Cow::Borrowed(bytes));
+    }
+    let mut out = Vec::with_capacity(bytes.len().saturating_mul(8));
+    flate2::read::MultiGzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .map_err(DecodeError::Gzip)?;
+    Ok(Cow::Owned(out))
+}
+
+/// Parse JSON text (array, NDJSON or envelope) into traces and rejected records.
+pub fn parse_json(json: &[u8]) -> Result<Parsed<'_>, DecodeError> {
     let json = json.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(json);
     let Some(first) = json.iter().find(|b| !b.is_ascii_whitespace()) else {
         return Err(DecodeError::Empty);
     };
     let mut sink = Sink {
-        builder,
-        region,
-        source_file,
-        rejects: Vec::new(),
+        parsed: Parsed::default(),
         next_record: 1,
     };
     let mut de = serde_json::Deserializer::from_slice(json);
@@ -165,28 +200,24 @@ pub fn decode_json(
         }
         other => {
             // Parse it anyway, so that invalid JSON is reported as such.
-            let value: &RawValue = serde_json::from_slice(json).map_err(json_err)?;
-            let _ = value;
+            let _: &RawValue = serde_json::from_slice(json).map_err(json_err)?;
             return Err(DecodeError::NotTraces(kind_of(*other)));
         }
     }
-    Ok(sink.rejects)
+    Ok(sink.parsed)
 }
 
 /// Where decoded elements go.
-struct Sink<'b> {
-    builder: &'b mut TraceBatchBuilder,
-    region: Option<&'b str>,
-    source_file: &'b str,
-    rejects: Vec<RejectedRecord>,
+struct Sink<'a> {
+    parsed: Parsed<'a>,
     next_record: usize,
 }
 
-impl Sink<'_> {
-    fn take(&mut self, element: Element<'_>) -> Result<(), serde_json::Error> {
+impl<'a> Sink<'a> {
+    fn take(&mut self, element: Element<'a>) -> Result<(), serde_json::Error> {
         match element {
             Element::Trace(t) => {
-                self.builder.append(&t, self.region, self.source_file);
+                self.parsed.traces.push(t);
                 self.next_record += 1;
             }
             Element::Reject {
@@ -194,7 +225,7 @@ impl Sink<'_> {
                 reason,
                 raw,
             } => {
-                self.rejects.push(RejectedRecord {
+                self.parsed.rejects.push(RejectedRecord {
                     record: self.next_record,
                     trace_id,
                     reason,
@@ -217,11 +248,11 @@ impl Sink<'_> {
 }
 
 /// Visits the top-level array, one element at a time.
-struct ArrayVisitor<'s, 'b> {
-    sink: &'s mut Sink<'b>,
+struct ArrayVisitor<'s, 'de> {
+    sink: &'s mut Sink<'de>,
 }
 
-impl<'de> Visitor<'de> for ArrayVisitor<'_, '_> {
+impl<'de> Visitor<'de> for ArrayVisitor<'_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -712,6 +743,23 @@ mod tests {
         let array = batch.column_by_name(column)?;
         let array = array.as_string::<i32>();
         (!array.is_null(row)).then(|| array.value(row).to_string())
+    }
+
+    #[test]
+    fn a_file_that_breaks_part_way_appends_nothing() {
+        let mut builder = TraceBatchBuilder::new();
+        let good = br#"[{"trace_id":"a","time":1}]"#;
+        let broken = br#"[{"trace_id":"b","time":1},{"trace_id":"c","time":1},{"trace_id""#;
+        assert!(decode_into(good, "good.json", None, &mut builder).is_ok());
+        let err = decode_into(broken, "broken.json.gz", None, &mut builder).map(|d| d.rows);
+        match err {
+            Err(e) => assert_eq!(
+                e.to_string(),
+                "named .gz but not gzip-compressed; invalid JSON: EOF while parsing an object at line 1 column 64"
+            ),
+            Ok(rows) => panic!("decoded {rows} rows of a broken file"),
+        }
+        assert_eq!(builder.len(), 1);
     }
 
     #[test]

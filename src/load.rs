@@ -2,7 +2,8 @@
 //!
 //! 1. List the source; skip digest files and other objects; skip files the manifest records
 //!    as loaded (or failed) with the same size and ETag.
-//! 2. Read and decode the rest in parallel (`threads` at a time, in key order).
+//! 2. Read and decode the rest in parallel, in groups of files (many small files, or one large
+//!    one) decoded into one Arrow batch, `threads` groups at a time, in key order.
 //! 3. Gather decoded files into chunks of about `chunk_json_bytes` of JSON. For each chunk: drop
 //!    traces whose `trace_id` is already in their day's partition or earlier in the chunk, sort
 //!    by time, write one Parquet file per day, set rejected records aside, then record every
@@ -22,17 +23,18 @@ use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::archive::{Archive, DAY_MS, IdSet, ManifestEntry, Outcome};
-use crate::decode::{DecodedFile, RejectedRecord, decode_file};
+use crate::decode::{RejectedRecord, decode_into};
 use crate::error::{Error, Result};
-use crate::model::trace_schema;
+use crate::model::{TraceBatchBuilder, trace_schema};
 use crate::source::{Source, TraceFile};
+use crate::storage::Location;
 
 /// How to load.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// Files read and decoded at once (default: the number of cores).
     pub threads: usize,
-    /// JSON bytes gathered before a chunk is written (default 256 MiB).
+    /// JSON bytes gathered before a chunk is written (default 64 MiB).
     pub chunk_json_bytes: u64,
     /// Read again files that failed before, though unchanged.
     pub retry_failed: bool,
@@ -46,7 +48,7 @@ impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            chunk_json_bytes: 256 << 20,
+            chunk_json_bytes: 64 << 20,
             retry_failed: false,
             any_json: false,
             progress: false,
@@ -111,12 +113,33 @@ impl LoadSummary {
 
 /// How many rejected records a summary keeps for display.
 const REJECT_SAMPLES: usize = 20;
+/// Stored bytes of the files decoded together into one batch.
+const GROUP_BYTES: u64 = 2 << 20;
+/// Files decoded together into one batch, at most.
+const GROUP_FILES: usize = 512;
+/// Files of a group read at once.
+const READS_PER_GROUP: usize = 16;
 
-/// A trace file after reading and decoding.
-struct Fetched {
+/// Files decoded together: their traces in one batch, in file order.
+struct DecodedGroup {
+    batch: RecordBatch,
+    files: Vec<GroupFile>,
+}
+
+/// One file of a group and what became of it.
+struct GroupFile {
     file: TraceFile,
     url: String,
-    result: std::result::Result<(u64, DecodedFile), FileError>,
+    outcome: std::result::Result<FileRows, FileError>,
+}
+
+/// Where a decoded file's traces are in its group's batch.
+struct FileRows {
+    start: usize,
+    rows: usize,
+    rejects: Vec<RejectedRecord>,
+    json_bytes: u64,
+    size: u64,
 }
 
 enum FileError {
@@ -158,32 +181,35 @@ pub async fn load(
 
     let progress = progress_bar(options.progress, pending.iter().map(|(f, _)| f.size).sum());
     let threads = options.threads.max(1);
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Fetched>(threads * 2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<DecodedGroup>>(threads);
     let location = source.location().clone();
     let producer = tokio::spawn(async move {
-        let mut fetched = futures::stream::iter(pending)
-            .map(|(file, url)| fetch(location.clone(), file, url))
+        let mut decoded = futures::stream::iter(groups(pending))
+            .map(|group| decode_group(location.clone(), group))
             .buffered(threads);
-        while let Some(f) = fetched.next().await {
-            if tx.send(f).await.is_err() {
+        while let Some(group) = decoded.next().await {
+            if tx.send(group).await.is_err() {
                 break;
             }
         }
     });
 
-    let mut chunk: Vec<Fetched> = Vec::new();
+    let mut chunk: Vec<DecodedGroup> = Vec::new();
     let mut chunk_bytes = 0u64;
     let mut ids: HashMap<i64, IdSet> = HashMap::new();
     let mut seq = 0u32;
     loop {
         let next = rx.recv().await;
         let done = next.is_none();
-        if let Some(f) = next {
-            chunk_bytes += match &f.result {
-                Ok((_, d)) => d.json_bytes,
-                Err(_) => 0,
-            };
-            chunk.push(f);
+        if let Some(group) = next {
+            let group = group?;
+            chunk_bytes += group
+                .files
+                .iter()
+                .filter_map(|f| f.outcome.as_ref().ok())
+                .map(|rows| rows.json_bytes)
+                .sum::<u64>();
+            chunk.push(group);
         }
         if !chunk.is_empty() && (done || chunk_bytes >= options.chunk_json_bytes) {
             let files = std::mem::take(&mut chunk);
@@ -214,35 +240,73 @@ pub async fn load(
     Ok(summary)
 }
 
-async fn fetch(location: crate::storage::Location, file: TraceFile, url: String) -> Fetched {
-    let bytes = match location.read(&file.path).await {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            return Fetched {
-                file,
-                url,
-                result: Err(FileError::Read(e.to_string())),
-            };
+/// Split files into groups of about [`GROUP_BYTES`], at most [`GROUP_FILES`] each, in order.
+fn groups(files: Vec<(TraceFile, String)>) -> Vec<Vec<(TraceFile, String)>> {
+    let mut groups = Vec::new();
+    let mut group = Vec::new();
+    let mut bytes = 0;
+    for (file, url) in files {
+        if !group.is_empty() && (bytes + file.size > GROUP_BYTES || group.len() >= GROUP_FILES) {
+            groups.push(std::mem::take(&mut group));
+            bytes = 0;
         }
-    };
-    let key = file.key.clone();
-    let region = file.region.clone();
-    let size = bytes.len() as u64;
-    let decoded =
-        tokio::task::spawn_blocking(move || decode_file(&bytes, &key, region.as_deref())).await;
-    let result = match decoded {
-        Ok(Ok(d)) => Ok((size, d)),
-        Ok(Err(e)) => Err(FileError::Decode(e.to_string())),
-        Err(e) => Err(FileError::Decode(format!("decoder stopped: {e}"))),
-    };
-    Fetched { file, url, result }
+        bytes += file.size;
+        group.push((file, url));
+    }
+    if !group.is_empty() {
+        groups.push(group);
+    }
+    groups
+}
+
+/// Read a group of files and decode them into one batch, on a blocking thread.
+async fn decode_group(location: Location, group: Vec<(TraceFile, String)>) -> Result<DecodedGroup> {
+    let read: Vec<_> = futures::stream::iter(group)
+        .map(|(file, url)| {
+            let location = location.clone();
+            async move {
+                let bytes = location.read(&file.path).await;
+                (file, url, bytes)
+            }
+        })
+        .buffered(READS_PER_GROUP)
+        .collect()
+        .await;
+    tokio::task::spawn_blocking(move || {
+        let mut builder = TraceBatchBuilder::new();
+        let mut files = Vec::with_capacity(read.len());
+        for (file, url, bytes) in read {
+            let outcome = match bytes {
+                Err(e) => Err(FileError::Read(e.to_string())),
+                Ok(bytes) => {
+                    let start = builder.len();
+                    decode_into(&bytes, &file.key, file.region.as_deref(), &mut builder)
+                        .map(|d| FileRows {
+                            start,
+                            rows: d.rows,
+                            rejects: d.rejects,
+                            json_bytes: d.json_bytes,
+                            size: bytes.len() as u64,
+                        })
+                        .map_err(|e| FileError::Decode(e.to_string()))
+                }
+            };
+            files.push(GroupFile { file, url, outcome });
+        }
+        Ok(DecodedGroup {
+            batch: builder.finish()?,
+            files,
+        })
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("decoding task failed: {e}")))?
 }
 
 /// Dedup, write and record one chunk of decoded files.
 #[allow(clippy::too_many_arguments)]
 async fn commit_chunk(
     archive: &Archive,
-    files: Vec<Fetched>,
+    groups: Vec<DecodedGroup>,
     ids: &mut HashMap<i64, IdSet>,
     run: &str,
     seq: u32,
@@ -252,10 +316,8 @@ async fn commit_chunk(
 ) -> Result<()> {
     // The days this chunk touches, and their IDs already in the archive.
     let mut days = BTreeSet::new();
-    for f in &files {
-        if let Ok((_, d)) = &f.result {
-            days.extend(times(&d.batch).iter().map(|t| t.div_euclid(DAY_MS)));
-        }
+    for group in &groups {
+        days.extend(times(&group.batch).iter().map(|t| t.div_euclid(DAY_MS)));
     }
     ids.retain(|day, _| days.contains(day));
     let missing: Vec<i64> = days
@@ -273,75 +335,73 @@ async fn commit_chunk(
     let mut kept = Vec::new();
     let mut entries = Vec::new();
     let mut rejects = Vec::new();
-    for f in files {
-        progress.inc(f.file.size);
-        let (size, decoded) = match f.result {
-            Ok(ok) => ok,
-            Err(FileError::Read(reason)) => {
-                summary.failures.push(FileFailure {
-                    file: f.url,
-                    reason,
-                });
-                continue;
+    for group in groups {
+        let batch = &group.batch;
+        let (id_column, time_column) = (batch.column(0).as_string::<i32>(), times(batch));
+        // Rows of failed files are never in the batch: every row belongs to a decoded file.
+        let mut keep = vec![false; batch.num_rows()];
+        for f in group.files {
+            progress.inc(f.file.size);
+            let mut entry = ManifestEntry {
+                source: f.url.clone(),
+                size: f.file.size,
+                etag: f.file.etag.clone(),
+                outcome: Outcome::Loaded,
+                traces: 0,
+                duplicates: 0,
+                rejected: 0,
+                error: None,
+                run: run.to_string(),
+            };
+            let rows = match f.outcome {
+                Ok(rows) => rows,
+                Err(FileError::Read(reason)) => {
+                    summary.failures.push(FileFailure {
+                        file: f.url,
+                        reason,
+                    });
+                    continue;
+                }
+                Err(FileError::Decode(reason)) => {
+                    entry.outcome = Outcome::Failed;
+                    entry.error = Some(reason.clone());
+                    entries.push(entry);
+                    summary.bytes_read += f.file.size;
+                    summary.failures.push(FileFailure {
+                        file: f.url,
+                        reason,
+                    });
+                    continue;
+                }
+            };
+            for row in rows.start..rows.start + rows.rows {
+                let set = ids.entry(time_column[row].div_euclid(DAY_MS)).or_default();
+                keep[row] = set.insert(id_column.value(row));
             }
-            Err(FileError::Decode(reason)) => {
-                entries.push(ManifestEntry {
-                    source: f.url.clone(),
-                    size: f.file.size,
-                    etag: f.file.etag.clone(),
-                    outcome: Outcome::Failed,
-                    traces: 0,
-                    duplicates: 0,
-                    rejected: 0,
-                    error: Some(reason.clone()),
-                    run: run.to_string(),
-                });
-                summary.bytes_read += f.file.size;
-                summary.failures.push(FileFailure {
-                    file: f.url,
-                    reason,
-                });
-                continue;
+            let new_rows = keep[rows.start..rows.start + rows.rows]
+                .iter()
+                .filter(|k| **k)
+                .count() as u64;
+            entry.traces = new_rows;
+            entry.duplicates = rows.rows as u64 - new_rows;
+            entry.rejected = rows.rejects.len() as u64;
+            entries.push(entry);
+            summary.files_loaded += 1;
+            summary.traces_loaded += new_rows;
+            summary.duplicates_dropped += rows.rows as u64 - new_rows;
+            summary.records_rejected += rows.rejects.len() as u64;
+            summary.bytes_read += rows.size;
+            summary.json_bytes += rows.json_bytes;
+            for r in rows.rejects {
+                if summary.reject_samples.len() < REJECT_SAMPLES {
+                    summary.reject_samples.push((f.url.clone(), r.clone()));
+                }
+                rejects.push((f.file.key.clone(), r));
             }
-        };
-        let batch = &decoded.batch;
-        let id_column = batch.column(0).as_string::<i32>();
-        let mask: BooleanArray = times(batch)
-            .iter()
-            .zip(id_column.iter())
-            .map(|(t, id)| {
-                let set = ids.entry(t.div_euclid(DAY_MS)).or_default();
-                Some(id.is_some_and(|id| set.insert(id)))
-            })
-            .collect();
-        let fresh = filter_record_batch(batch, &mask)
-            .map_err(|e| Error::arrow(format!("dropping duplicates of {}", f.url), e))?;
-        let new_rows = fresh.num_rows() as u64;
-        let duplicates = batch.num_rows() as u64 - new_rows;
-        entries.push(ManifestEntry {
-            source: f.url.clone(),
-            size: f.file.size,
-            etag: f.file.etag.clone(),
-            outcome: Outcome::Loaded,
-            traces: new_rows,
-            duplicates,
-            rejected: decoded.rejects.len() as u64,
-            error: None,
-            run: run.to_string(),
-        });
-        summary.files_loaded += 1;
-        summary.traces_loaded += new_rows;
-        summary.duplicates_dropped += duplicates;
-        summary.records_rejected += decoded.rejects.len() as u64;
-        summary.bytes_read += size;
-        summary.json_bytes += decoded.json_bytes;
-        for r in decoded.rejects {
-            if summary.reject_samples.len() < REJECT_SAMPLES {
-                summary.reject_samples.push((f.url.clone(), r.clone()));
-            }
-            rejects.push((f.file.key.clone(), r));
         }
-        if new_rows > 0 {
+        let fresh = filter_record_batch(batch, &BooleanArray::from(keep))
+            .map_err(|e| Error::arrow("dropping duplicate traces", e))?;
+        if fresh.num_rows() > 0 {
             kept.push(fresh);
         }
     }

@@ -111,6 +111,9 @@ enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// JSON gathered before a chunk is written, in MB (bounds memory).
+        #[arg(long, default_value_t = 64)]
+        chunk_mb: u64,
     },
     /// Run SQL over `traces`.
     Sql {
@@ -124,7 +127,11 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Few blocking threads: file reads, decoding and Parquet encoding run on them, and each
+    // thread that allocates can take its own malloc arena.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .max_blocking_threads(2 * cores)
         .enable_all()
         .build()
     {
@@ -197,6 +204,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             retry_failed,
             any_json,
             quiet,
+            chunk_mb,
         } => {
             let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;
             let source = Source::open(&source, &storage)?;
@@ -204,6 +212,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 retry_failed,
                 any_json,
                 progress: !quiet,
+                chunk_json_bytes: chunk_mb.max(1) << 20,
                 ..Default::default()
             };
             if let Some(threads) = threads {
