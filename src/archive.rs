@@ -343,7 +343,7 @@ pub fn day_string(day: i64) -> String {
 pub fn encode_parquet(batch: &RecordBatch) -> parquet::errors::Result<Vec<u8>> {
     let trace_id = ColumnPath::from(col::TRACE_ID);
     let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(6)?))
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_column_bloom_filter_enabled(trace_id.clone(), true)
         .set_column_bloom_filter_fpp(trace_id.clone(), 0.01)
