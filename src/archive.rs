@@ -437,9 +437,6 @@ impl Manifest {
     }
 }
 
-/// Shared handle, for tasks.
-pub type SharedArchive = Arc<Archive>;
-
 #[cfg(test)]
 mod tests {
     use super::*;

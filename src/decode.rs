@@ -745,6 +745,55 @@ mod tests {
         (!array.is_null(row)).then(|| array.value(row).to_string())
     }
 
+    fn outcome(json: &[u8]) -> Result<(usize, Vec<String>), String> {
+        parse_json(json)
+            .map(|p| {
+                (
+                    p.traces.len(),
+                    p.rejects.iter().map(|r| r.to_string()).collect(),
+                )
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn file_shapes_ndjson_envelopes_bom_and_empties() {
+        let none = Vec::<String>::new();
+        let ndjson = b"{\"trace_id\":\"a\",\"time\":1}\n{\"trace_id\":\"b\",\"time\":2}\n";
+        assert_eq!(outcome(ndjson), Ok((2, none.clone())));
+        let envelope =
+            br#"{"meta_data":{"count":1,"marker":null},"traces":[{"trace_id":"a","time":1}]}"#;
+        assert_eq!(outcome(envelope), Ok((1, none.clone())));
+        let bom = b"\xEF\xBB\xBF[{\"trace_id\":\"a\",\"time\":1}]";
+        assert_eq!(outcome(bom), Ok((1, none.clone())));
+        assert_eq!(outcome(b"[]"), Ok((0, none.clone())));
+        assert_eq!(outcome(b" \n "), Err("the file is empty".to_string()));
+        assert_eq!(
+            outcome(b"42"),
+            Err("expected a JSON array of traces (or NDJSON, or {\"traces\": [...]}), found a number".to_string())
+        );
+        assert_eq!(
+            outcome(br#"[{"trace_id":"a","time":1}, 7, "x", [1, 2], null]"#),
+            Ok((
+                1,
+                vec![
+                    "record 2: not a trace: expected an object, found a number".to_string(),
+                    "record 3: not a trace: expected an object, found a string".to_string(),
+                    "record 4: not a trace: expected an object, found an array".to_string(),
+                    "record 5: not a trace: expected an object, found null".to_string(),
+                ]
+            ))
+        );
+    }
+
+    #[test]
+    fn a_user_that_is_a_plain_string_is_kept_as_json_text() {
+        let d = decode(r#"[{"trace_id":"a","time":1,"user":"xxx","source_ip":null}]"#);
+        assert_eq!(string(&d.batch, "user", 0).as_deref(), Some(r#""xxx""#));
+        assert_eq!(string(&d.batch, "user_name", 0), None);
+        assert_eq!(string(&d.batch, "source_ip", 0), None);
+    }
+
     #[test]
     fn a_file_that_breaks_part_way_appends_nothing() {
         let mut builder = TraceBatchBuilder::new();

@@ -116,3 +116,53 @@ fn errors_say_what_failed_and_exit_with_status_1() {
         "{err}"
     );
 }
+
+#[test]
+fn exported_files_load_directly_or_with_any_json() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let exports = dir.path().join("exports");
+    std::fs::create_dir_all(&exports).expect("folder");
+    let ndjson = exports.join("last-week.ndjson");
+    std::fs::write(
+        &ndjson,
+        "{\"trace_id\":\"n1\",\"time\":1719745200000,\"trace_name\":\"login\"}\n{\"trace_id\":\"n2\",\"time\":\"1719745200001\",\"trace_name\":\"logout\"}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        exports.join("api-page.json"),
+        r#"{"meta_data":{"count":1,"marker":null},"traces":[{"trace_id":"e1","time":1719745200002,"trace_name":"deleteVpc"}]}"#,
+    )
+    .expect("write");
+
+    // One file, named as the user likes: loaded whatever its name.
+    let one = cts(&data, &["load", &ndjson.to_string_lossy(), "--quiet"]);
+    assert!(
+        stdout(&one).starts_with("loaded 2 traces from 1 files"),
+        "{one:?}"
+    );
+
+    // A folder of exports: skipped as "other objects" unless --any-json.
+    let folder = exports.to_string_lossy().into_owned();
+    let skipped = cts(&data, &["load", &folder, "--quiet"]);
+    assert!(
+        stdout(&skipped).contains("0 digest files, 2 other objects"),
+        "{skipped:?}"
+    );
+    let loaded = cts(&data, &["load", &folder, "--quiet", "--any-json"]);
+    let out = stdout(&loaded);
+    // The file loaded on its own is the same file (same URL, size, ETag): not read again.
+    assert!(out.starts_with("loaded 1 traces from 1 files"), "{out}");
+    assert!(out.contains("skipped: 1 unchanged files"), "{out}");
+
+    let names = cts(
+        &data,
+        &[
+            "sql",
+            "SELECT trace_name FROM traces ORDER BY time",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(stdout(&names), "trace_name\nlogin\nlogout\ndeleteVpc\n");
+}
