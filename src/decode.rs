@@ -457,11 +457,35 @@ fn interpret<'de>(entries: Vec<(Cow<'de, str>, &'de RawValue)>) -> Element<'de> 
             );
         }
     };
+    if let Err(reason) = plausible(t.time) {
+        return reject(&entries, Some(&trace_id), reason);
+    }
     t.trace_id = trace_id;
     if !extra.is_empty() {
         t.extra = Some(object_text(extra.iter().map(|(k, v)| (*k, *v))));
     }
     Element::Trace(t)
+}
+
+/// The earliest `time` accepted: 2000-01-01T00:00:00Z (CTS started in 2016).
+pub const EARLIEST_TIME_MS: i64 = 946_684_800_000;
+/// How far past the clock a `time` may be (clock skew between services).
+pub const MAX_FUTURE_MS: i64 = 86_400_000;
+
+/// A trace's `time` must fall between 2000 and a day from now; anything else is a broken clock
+/// or a misread unit, and is set aside rather than filed under a nonsensical day.
+fn plausible(time: i64) -> Result<(), String> {
+    let latest = chrono::Utc::now()
+        .timestamp_millis()
+        .saturating_add(MAX_FUTURE_MS);
+    if (EARLIEST_TIME_MS..=latest).contains(&time) {
+        return Ok(());
+    }
+    let shown = DateTime::from_timestamp_millis(time)
+        .map_or_else(|| format!("{time} ms"), |t| t.to_rfc3339());
+    Err(format!(
+        "time {shown} is outside the plausible range (2000-01-01 to a day from now)"
+    ))
 }
 
 fn reject<'de>(
@@ -759,12 +783,12 @@ mod tests {
     #[test]
     fn file_shapes_ndjson_envelopes_bom_and_empties() {
         let none = Vec::<String>::new();
-        let ndjson = b"{\"trace_id\":\"a\",\"time\":1}\n{\"trace_id\":\"b\",\"time\":2}\n";
+        let ndjson = b"{\"trace_id\":\"a\",\"time\":1719745200000}\n{\"trace_id\":\"b\",\"time\":1719745200001}\n";
         assert_eq!(outcome(ndjson), Ok((2, none.clone())));
         let envelope =
-            br#"{"meta_data":{"count":1,"marker":null},"traces":[{"trace_id":"a","time":1}]}"#;
+            br#"{"meta_data":{"count":1,"marker":null},"traces":[{"trace_id":"a","time":1719745200000}]}"#;
         assert_eq!(outcome(envelope), Ok((1, none.clone())));
-        let bom = b"\xEF\xBB\xBF[{\"trace_id\":\"a\",\"time\":1}]";
+        let bom = b"\xEF\xBB\xBF[{\"trace_id\":\"a\",\"time\":1719745200000}]";
         assert_eq!(outcome(bom), Ok((1, none.clone())));
         assert_eq!(outcome(b"[]"), Ok((0, none.clone())));
         assert_eq!(outcome(b" \n "), Err("the file is empty".to_string()));
@@ -773,7 +797,7 @@ mod tests {
             Err("expected a JSON array of traces (or NDJSON, or {\"traces\": [...]}), found a number".to_string())
         );
         assert_eq!(
-            outcome(br#"[{"trace_id":"a","time":1}, 7, "x", [1, 2], null]"#),
+            outcome(br#"[{"trace_id":"a","time":1719745200000}, 7, "x", [1, 2], null]"#),
             Ok((
                 1,
                 vec![
@@ -788,7 +812,7 @@ mod tests {
 
     #[test]
     fn a_user_that_is_a_plain_string_is_kept_as_json_text() {
-        let d = decode(r#"[{"trace_id":"a","time":1,"user":"xxx","source_ip":null}]"#);
+        let d = decode(r#"[{"trace_id":"a","time":1719745200000,"user":"xxx","source_ip":null}]"#);
         assert_eq!(string(&d.batch, "user", 0).as_deref(), Some(r#""xxx""#));
         assert_eq!(string(&d.batch, "user_name", 0), None);
         assert_eq!(string(&d.batch, "source_ip", 0), None);
@@ -797,14 +821,14 @@ mod tests {
     #[test]
     fn a_file_that_breaks_part_way_appends_nothing() {
         let mut builder = TraceBatchBuilder::new();
-        let good = br#"[{"trace_id":"a","time":1}]"#;
-        let broken = br#"[{"trace_id":"b","time":1},{"trace_id":"c","time":1},{"trace_id""#;
+        let good = br#"[{"trace_id":"a","time":1719745200000}]"#;
+        let broken = br#"[{"trace_id":"b","time":1719745200000},{"trace_id":"c","time":1719745200000},{"trace_id""#;
         assert!(decode_into(good, "good.json", None, &mut builder).is_ok());
         let err = decode_into(broken, "broken.json.gz", None, &mut builder).map(|d| d.rows);
         match err {
             Err(e) => assert_eq!(
                 e.to_string(),
-                "named .gz but not gzip-compressed; invalid JSON: EOF while parsing an object at line 1 column 64"
+                "named .gz but not gzip-compressed; invalid JSON: EOF while parsing an object at line 1 column 88"
             ),
             Ok(rows) => panic!("decoded {rows} rows of a broken file"),
         }
@@ -838,7 +862,7 @@ mod tests {
     #[test]
     fn wrong_types_are_kept_in_extra_and_never_fail_the_record() {
         let d = decode(
-            r#"[{"trace_id":"a","time":1,"read_only":"maybe","content_length":[1],"total_time":"12"}]"#,
+            r#"[{"trace_id":"a","time":1719745200000,"read_only":"maybe","content_length":[1],"total_time":"12"}]"#,
         );
         assert_eq!(d.batch.num_rows(), 1);
         assert_eq!(
@@ -855,7 +879,7 @@ mod tests {
     #[test]
     fn conflicting_trace_status_is_kept_and_trailing_space_keys_are_read() {
         let d = decode(
-            r#"[{"trace_id":"a","time":1,"trace_rating":"normal","trace_status":"warning"},{"trace_id":"b","time":1,"trace_status ":"incident"}]"#,
+            r#"[{"trace_id":"a","time":1719745200000,"trace_rating":"normal","trace_status":"warning"},{"trace_id":"b","time":1719745200000,"trace_status ":"incident"}]"#,
         );
         assert_eq!(
             string(&d.batch, "trace_rating", 0).as_deref(),

@@ -155,10 +155,22 @@ pub async fn load(
     archive: &Archive,
     options: &LoadOptions,
 ) -> Result<LoadSummary> {
+    let listing = source.list(options.any_json).await?;
+    load_listing(source, listing, archive, options).await
+}
+
+/// Load the trace files of a listing made earlier (by [`Source::list`], or from a notification
+/// naming new files). A file listed but gone by the time it is read is reported as failed and
+/// not recorded, like any file that cannot be read.
+pub async fn load_listing(
+    source: &Source,
+    listing: crate::source::Listing,
+    archive: &Archive,
+    options: &LoadOptions,
+) -> Result<LoadSummary> {
     let started = Instant::now();
     let run = run_id();
     archive.init().await?;
-    let listing = source.list(options.any_json).await?;
     let manifest = archive.read_manifest().await?;
     let mut summary = LoadSummary {
         run: run.clone(),
