@@ -83,6 +83,9 @@ impl Archive {
     /// Make sure the archive is one this build can write: read its marker, or write one into a
     /// new archive. Fails on an archive of another layout version.
     pub async fn init(&self) -> Result<()> {
+        if let Some(dir) = self.location.local_path() {
+            remove_staging_files(&dir).map_err(|e| Error::io("clean up", &dir, e))?;
+        }
         #[derive(Serialize, Deserialize)]
         struct Marker {
             format: String,
@@ -329,6 +332,36 @@ impl AsyncFileReader for StoreFileReader {
         }
         .boxed()
     }
+}
+
+/// Remove what a killed writer left of local writes: object_store stages a local write as
+/// `<name>#<digits>` and renames it when complete; such files are never listed, and only a
+/// process that died mid-write leaves them. Safe while no other load writes to the archive.
+fn remove_staging_files(dir: &std::path::Path) -> std::io::Result<usize> {
+    let mut removed = 0;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            removed += remove_staging_files(&path)?;
+            continue;
+        }
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let staged = name
+            .rsplit_once('#')
+            .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if staged {
+            std::fs::remove_file(&path)?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// `YYYY-MM-DD` of a day number since the epoch.

@@ -75,6 +75,22 @@ pub enum Error {
     #[error("query failed: {0}")]
     Query(#[from] datafusion::error::DataFusionError),
 
+    /// A query needed more memory than it may use.
+    #[error("query stopped: it needs more than the memory limit of {} (--memory-limit): {detail}", human_bytes(*limit))]
+    MemoryLimit {
+        /// The limit, in bytes.
+        limit: usize,
+        /// What DataFusion could not allocate.
+        detail: String,
+    },
+
+    /// A query ran longer than it may.
+    #[error("query stopped: it ran longer than the limit of {} s (--query-timeout)", limit.as_secs_f64())]
+    QueryTimeout {
+        /// The limit.
+        limit: std::time::Duration,
+    },
+
     /// A local file operation failed.
     #[error("{operation} {path}: {source}")]
     Io {
@@ -94,6 +110,17 @@ pub enum Error {
     /// A background task stopped unexpectedly (a bug: please report it).
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// `512 KB`, `4.0 GB`: a size for people.
+fn human_bytes(bytes: usize) -> String {
+    let b = bytes as f64;
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.0} KB", b / 1024.0),
+        1_048_576..1_073_741_824 => format!("{:.0} MB", b / 1_048_576.0),
+        _ => format!("{:.1} GB", b / 1_073_741_824.0),
+    }
 }
 
 impl Error {

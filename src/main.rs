@@ -6,6 +6,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
@@ -13,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use cts::archive::Archive;
 use cts::load::{LoadOptions, load};
 use cts::output::{Format, write_stream};
+use cts::query::QueryLimits;
 use cts::sample::{GenOptions, generate};
 use cts::source::Source;
 use cts::storage::{Location, StorageOptions};
@@ -36,6 +38,15 @@ struct Cli {
 
     #[command(flatten)]
     storage: StorageArgs,
+
+    /// Memory a query may use for sorts, joins and aggregations (spilling to disk where it
+    /// can), e.g. 512MB, 4GB.
+    #[arg(long, global = true, default_value = "4GB", value_parser = parse_size)]
+    memory_limit: usize,
+
+    /// Seconds a query may run.
+    #[arg(long, global = true)]
+    query_timeout: Option<f64>,
 
     #[command(subcommand)]
     command: Command,
@@ -229,16 +240,49 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Sql { query, format } => {
             let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;
-            let ctx = cts::query::session(&archive).await?;
-            let stream = ctx.sql(&query).await?.execute_stream().await?;
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
-            write_stream(stream, format, &mut out).await?;
-            out.flush()
-                .map_err(|e| Error::io("write", "standard output", e))?;
+            let limits = QueryLimits {
+                memory_bytes: cli.memory_limit,
+                timeout: cli.query_timeout.map(Duration::from_secs_f64),
+            };
+            let ctx = cts::query::session_with(&archive, &limits).await?;
+            limits
+                .enforce(async {
+                    let stream = ctx.sql(&query).await?.execute_stream().await?;
+                    let stdout = std::io::stdout();
+                    let mut out = std::io::BufWriter::new(stdout.lock());
+                    write_stream(stream, format, &mut out).await?;
+                    out.flush()
+                        .map_err(|e| Error::io("write", "standard output", e))
+                })
+                .await?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `512MB`, `4GB`, `1GiB`, or a number of bytes.
+fn parse_size(text: &str) -> std::result::Result<usize, String> {
+    let t = text.trim().to_ascii_uppercase();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 512MB or 4GB"))?;
+    let scale: f64 = match unit.trim() {
+        "" | "B" => 1.0,
+        "KB" | "KIB" | "K" => 1024.0,
+        "MB" | "MIB" | "M" => 1024.0 * 1024.0,
+        "GB" | "GIB" | "G" => 1024.0 * 1024.0 * 1024.0,
+        "TB" | "TIB" | "T" => 1024.0_f64.powi(4),
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?}: use B, KB, MB, GB or TB"
+            ));
+        }
+    };
+    Ok((number * scale) as usize)
 }
 
 fn open_archive(

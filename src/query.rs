@@ -16,7 +16,8 @@ use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
-use datafusion::error::Result as DfResult;
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::expr::{Between, BinaryExpr, Cast};
 use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown, col, lit};
@@ -30,12 +31,66 @@ use crate::model::{col as c, trace_schema};
 /// Name of the table of all traces.
 pub const TRACES_TABLE: &str = "traces";
 
-/// A session over `archive` with `traces` registered.
+/// Limits on what one query may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Memory for operators that buffer (sorts, joins, aggregations); they spill to disk where
+    /// they can and fail with [`Error::MemoryLimit`] where they cannot.
+    pub memory_bytes: usize,
+    /// Wall time, after which the query is stopped with [`Error::QueryTimeout`].
+    pub timeout: Option<std::time::Duration>,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        QueryLimits {
+            memory_bytes: 4 << 30,
+            timeout: None,
+        }
+    }
+}
+
+impl QueryLimits {
+    /// Run a query's future under the timeout, and turn running out of memory into
+    /// [`Error::MemoryLimit`].
+    pub async fn enforce<T>(
+        &self,
+        query: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let result = match self.timeout {
+            Some(limit) => tokio::time::timeout(limit, query)
+                .await
+                .map_err(|_| Error::QueryTimeout { limit })?,
+            None => query.await,
+        };
+        result.map_err(|e| match e {
+            Error::Query(df)
+                if matches!(df.find_root(), DataFusionError::ResourcesExhausted(_)) =>
+            {
+                Error::MemoryLimit {
+                    limit: self.memory_bytes,
+                    detail: df.find_root().to_string(),
+                }
+            }
+            other => other,
+        })
+    }
+}
+
+/// A session over `archive` with `traces` registered, and the default limits.
 pub async fn session(archive: &Archive) -> Result<SessionContext> {
+    session_with(archive, &QueryLimits::default()).await
+}
+
+/// A session over `archive` with `traces` registered, within `limits`.
+pub async fn session_with(archive: &Archive, limits: &QueryLimits) -> Result<SessionContext> {
     let config = SessionConfig::new()
         .with_information_schema(true)
         .with_default_catalog_and_schema("cts", "public");
-    let mut ctx = SessionContext::new_with_config(config);
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_limit(limits.memory_bytes, 1.0)
+        .build_arc()?;
+    let mut ctx = SessionContext::new_with_config_rt(config, runtime);
     datafusion_functions_json::register_all(&mut ctx)?;
     register_location(&ctx, archive.location());
     if let Some(dir) = archive.location().local_path() {

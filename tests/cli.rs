@@ -166,3 +166,71 @@ fn exported_files_load_directly_or_with_any_json() {
     );
     assert_eq!(stdout(&names), "trace_name\nlogin\nlogout\ndeleteVpc\n");
 }
+
+#[test]
+fn runaway_queries_stop_at_the_memory_limit_or_the_timeout() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bucket = dir.path().join("bucket").to_string_lossy().into_owned();
+    let data = dir.path().join("data");
+    let made = cts(
+        &data,
+        &[
+            "gen",
+            &bucket,
+            "--traces",
+            "3000",
+            "--days",
+            "2",
+            "--end",
+            "2024-06-30",
+        ],
+    );
+    assert!(made.status.success(), "{made:?}");
+    assert!(cts(&data, &["load", &bucket, "--quiet"]).status.success());
+
+    // A hash join cannot spill: over the limit it stops, saying which limit it hit.
+    let join = cts(
+        &data,
+        &[
+            "--memory-limit",
+            "200KB",
+            "sql",
+            "SELECT count(*) FROM traces a JOIN traces b ON a.request = b.request",
+        ],
+    );
+    assert_eq!(join.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&join.stderr);
+    assert!(
+        err.starts_with("error: query stopped: it needs more than the memory limit of 200 KB (--memory-limit): Resources exhausted"),
+        "{err}"
+    );
+
+    // A sort spills to disk and finishes within the same limit.
+    let sort = cts(
+        &data,
+        &[
+            "--memory-limit",
+            "200KB",
+            "sql",
+            "SELECT count(*) AS n FROM (SELECT * FROM traces ORDER BY request, response)",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(stdout(&sort), "n\n3000\n", "{sort:?}");
+
+    let slow = cts(
+        &data,
+        &[
+            "--query-timeout",
+            "0.5",
+            "sql",
+            "SELECT count(*) FROM generate_series(1, 100000000000)",
+        ],
+    );
+    assert_eq!(slow.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&slow.stderr),
+        "error: query stopped: it ran longer than the limit of 0.5 s (--query-timeout)\n"
+    );
+}
