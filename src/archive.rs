@@ -4,7 +4,7 @@
 //! ```text
 //! <archive>/traces/day=YYYY-MM-DD/part-<run>-<n>.parquet   traces, zstd, sorted by time
 //! <archive>/_cts/manifest/<run>-<n>.ndjson                 every source file loaded or failed
-//! <archive>/_cts/rejects/<run>-<n>.ndjson                  records set aside, with their JSON
+//! <archive>/_cts/rejects/<md5 of file URL and ETag>.ndjson records set aside, with their JSON
 //! ```
 //!
 //! Every object is written whole under its final name (object stores' PUT is atomic; local
@@ -179,7 +179,11 @@ impl Archive {
             let mut stream = builder.with_projection(mask).build().map_err(parquet_err)?;
             while let Some(batch) = stream.next().await {
                 let batch = batch.map_err(parquet_err)?;
-                for id in batch.column(0).as_string::<i32>().iter().flatten() {
+                // Written by cts as Utf8; another writer may have used LargeUtf8 or Utf8View.
+                let column =
+                    arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)
+                        .map_err(|e| Error::arrow(&location, e))?;
+                for id in column.as_string::<i32>().iter().flatten() {
                     ids.insert(id);
                 }
             }
@@ -364,6 +368,17 @@ fn remove_staging_files(dir: &std::path::Path) -> std::io::Result<usize> {
     Ok(removed)
 }
 
+/// The name of the rejects file of one version of a source file: re-reading the same file (after
+/// a crash, say) overwrites its rejects instead of setting them aside twice.
+pub fn rejects_name(source_url: &str, etag: Option<&str>) -> String {
+    use md5::Digest;
+    let mut hash = md5::Md5::new();
+    hash.update(source_url.as_bytes());
+    hash.update(b"\n");
+    hash.update(etag.unwrap_or("").as_bytes());
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// `YYYY-MM-DD` of a day number since the epoch.
 pub fn day_string(day: i64) -> String {
     DateTime::from_timestamp_millis(day.saturating_mul(DAY_MS))
@@ -390,8 +405,9 @@ pub fn encode_parquet(batch: &RecordBatch) -> parquet::errors::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Trace IDs of one day partition: UUIDs as 128-bit numbers, anything else as text. Exact: no
-/// hashing, so two different IDs are never taken for one.
+/// Trace IDs of one day partition: UUIDs as 128-bit numbers (so the spellings of one UUID, in
+/// upper or lower case, are one ID), anything else as its text. No hashing: two different IDs
+/// are never taken for one.
 #[derive(Debug, Default, Clone)]
 pub struct IdSet {
     uuids: HashSet<u128>,

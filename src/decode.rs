@@ -51,6 +51,9 @@ pub enum DecodeError {
         /// A hint about the cause, such as a `.gz` name on a file that is not gzip.
         hint: &'static str,
     },
+    /// More JSON than one file may hold (a gzip bomb, or a dump that is not a trace file).
+    #[error("more than {} MB of JSON in one file", MAX_JSON_BYTES >> 20)]
+    TooLarge,
     /// Valid JSON, but not traces.
     #[error("expected a JSON array of traces (or NDJSON, or {{\"traces\": [...]}}), found {0}")]
     NotTraces(&'static str),
@@ -161,15 +164,27 @@ fn is_gzip(bytes: &[u8]) -> bool {
     bytes.starts_with(&[0x1f, 0x8b])
 }
 
-/// The JSON of a file: gunzipped when it is gzip (by its magic bytes, not its name).
+/// The most JSON one file may hold, after decompression (1 GiB).
+pub const MAX_JSON_BYTES: u64 = 1 << 30;
+
+/// The JSON of a file: gunzipped when it is gzip (by its magic bytes, not its name), at most
+/// [`MAX_JSON_BYTES`].
 pub fn inflate(bytes: &[u8]) -> Result<Cow<'_, [u8]>, DecodeError> {
     if !is_gzip(bytes) {
+        if bytes.len() as u64 > MAX_JSON_BYTES {
+            return Err(DecodeError::TooLarge);
+        }
         return Ok(Cow::Borrowed(bytes));
     }
-    let mut out = Vec::with_capacity(bytes.len().saturating_mul(8));
+    let capacity = bytes.len().saturating_mul(8).min(MAX_JSON_BYTES as usize);
+    let mut out = Vec::with_capacity(capacity);
     flate2::read::MultiGzDecoder::new(bytes)
+        .take(MAX_JSON_BYTES + 1)
         .read_to_end(&mut out)
         .map_err(DecodeError::Gzip)?;
+    if out.len() as u64 > MAX_JSON_BYTES {
+        return Err(DecodeError::TooLarge);
+    }
     Ok(Cow::Owned(out))
 }
 
@@ -388,10 +403,11 @@ fn interpret<'de>(entries: Vec<(Cow<'de, str>, &'de RawValue)>) -> Element<'de> 
     let mut envelope: Option<&'de RawValue> = None;
     let mut extra: Vec<(&str, &'de RawValue)> = Vec::new();
 
-    for (key, raw) in &entries {
+    for (original, raw) in &entries {
         let raw: &'de RawValue = raw;
-        let key = key.trim();
-        match key {
+        // Keys are matched trimmed (an old API example has "trace_status "), kept verbatim.
+        let key: &str = original;
+        match key.trim() {
             "trace_id" => trace_id = text(raw),
             "time" => time = Some(raw),
             "record_time" => {
@@ -409,8 +425,13 @@ fn interpret<'de>(entries: Vec<(Cow<'de, str>, &'de RawValue)>) -> Element<'de> 
                 t.user = info;
                 t.user_json = json;
             }
-            "traces" if raw.get().starts_with('[') => envelope = Some(raw),
-            "cts" if raw.get().starts_with('{') => envelope = Some(raw),
+            // An envelope, unless the object is itself a trace: then an ordinary extra field.
+            "traces" | "cts" => {
+                if raw.get().starts_with('[') || raw.get().starts_with('{') {
+                    envelope = Some(raw);
+                }
+                extra.push((key, raw));
+            }
             _ => match text_field(key) {
                 Some(('a', i)) => t.text_a[i] = text(raw),
                 Some((_, i)) => t.text_b[i] = text(raw),
@@ -422,8 +443,8 @@ fn interpret<'de>(entries: Vec<(Cow<'de, str>, &'de RawValue)>) -> Element<'de> 
     match (&t.text_a[a::TRACE_RATING], trace_status) {
         (None, status) => t.text_a[a::TRACE_RATING] = status,
         (Some(rating), Some(status)) if *rating != status => {
-            if let Some((_, raw)) = entries.iter().find(|(k, _)| k.trim() == "trace_status") {
-                extra.push(("trace_status", raw));
+            if let Some((key, raw)) = entries.iter().find(|(k, _)| k.trim() == "trace_status") {
+                extra.push((key, raw));
             }
         }
         _ => {}
@@ -807,6 +828,18 @@ mod tests {
                     "record 5: not a trace: expected an object, found null".to_string(),
                 ]
             ))
+        );
+    }
+
+    #[test]
+    fn a_trace_keeps_its_own_traces_field_and_unknown_keys_verbatim() {
+        let d = decode(
+            r#"[{"trace_id":"a","time":1719745200000,"traces":[1],"cts":{"x":1}," odd key ":2}]"#,
+        );
+        assert_eq!(d.batch.num_rows(), 1);
+        assert_eq!(
+            string(&d.batch, "extra", 0).as_deref(),
+            Some(r#"{"traces":[1],"cts":{"x":1}," odd key ":2}"#)
         );
     }
 

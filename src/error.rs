@@ -30,16 +30,6 @@ pub enum Error {
         source: object_store::Error,
     },
 
-    /// A trace file could not be decoded as a whole (not gzip, not JSON, not an array, ...).
-    #[error("{file}: {source}")]
-    Decode {
-        /// The object key or path of the file.
-        file: String,
-        /// Why it could not be decoded.
-        #[source]
-        source: crate::decode::DecodeError,
-    },
-
     /// Writing or reading a Parquet file of the archive failed.
     #[error("parquet {location}: {source}")]
     Parquet {

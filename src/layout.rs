@@ -68,25 +68,17 @@ pub struct TraceFileKey {
 }
 
 /// Tell trace files, digest files and other objects apart by key.
+///
+/// Digest files are told by their name (`_CloudTrace-Digest_`), not by a `Digest` folder: a data
+/// tracker may itself be named `Digest`.
 pub fn classify(key: &str) -> ObjectKind {
     let file_name = key.rsplit('/').next().unwrap_or(key);
-    if file_name.contains(DIGEST_MARKER) || is_under_digest_folder(key) {
+    if file_name.contains(DIGEST_MARKER) {
         return ObjectKind::Digest;
     }
     match TraceFileKey::parse(key) {
         Some(k) => ObjectKind::TraceFile(k),
         None => ObjectKind::Other,
-    }
-}
-
-/// `true` when a `Digest` folder sits directly under the tracker folder of a CTS layout.
-fn is_under_digest_folder(key: &str) -> bool {
-    let segments: Vec<&str> = key.split('/').collect();
-    match segments.iter().position(|s| *s == ROOT_FOLDER) {
-        // CloudTraces/<region>/<y>/<m>/<d>/<tracker>/Digest/... (or without the tracker, as
-        // one documented example has it).
-        Some(root) => segments[root + 1..segments.len().saturating_sub(1)].contains(&"Digest"),
-        None => false,
     }
 }
 
@@ -270,7 +262,17 @@ mod tests {
         ] {
             assert_eq!(classify(key), ObjectKind::Digest, "{key}");
         }
+        // A data tracker named Digest holds trace files; a key ending in the root folder is
+        // just another object.
+        let ObjectKind::TraceFile(k) = classify(
+            "CloudTraces/eu-de/2024/06/19/Digest/OBS/x_CloudTrace_eu-de_2024-06-19T06-20-00Z_d22ef9d12629392c.json.gz",
+        ) else {
+            panic!("a data tracker named Digest was not read as a trace file")
+        };
+        assert_eq!(k.tracker.as_deref(), Some("Digest"));
         for key in [
+            "backup/CloudTraces",
+            "CloudTraces",
             "README.txt",
             "CloudTraces/eu-de/2024/01/01/system/ECS/notes.json",
             "CloudTraces/eu-de/2024/01/01/system/ECS/x_CloudTrace_eu-de_2024-01-01T00-00-00Z_zz.json.gz",

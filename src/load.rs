@@ -120,9 +120,13 @@ const GROUP_FILES: usize = 512;
 /// Files of a group read at once.
 const READS_PER_GROUP: usize = 16;
 
-/// Files decoded together: their traces in one batch, in file order.
+/// JSON decoded into one batch before the next is started: Arrow's string columns address at
+/// most 2 GiB each.
+const BATCH_JSON_BYTES: u64 = 256 << 20;
+
+/// Files decoded together: their traces in batches, in file order.
 struct DecodedGroup {
-    batch: RecordBatch,
+    batches: Vec<RecordBatch>,
     files: Vec<GroupFile>,
 }
 
@@ -133,8 +137,9 @@ struct GroupFile {
     outcome: std::result::Result<FileRows, FileError>,
 }
 
-/// Where a decoded file's traces are in its group's batch.
+/// Where a decoded file's traces are in its group's batches.
 struct FileRows {
+    batch: usize,
     start: usize,
     rows: usize,
     rejects: Vec<RejectedRecord>,
@@ -286,29 +291,37 @@ async fn decode_group(location: Location, group: Vec<(TraceFile, String)>) -> Re
         .await;
     tokio::task::spawn_blocking(move || {
         let mut builder = TraceBatchBuilder::new();
+        let mut batches = Vec::new();
+        let mut batch_json = 0;
         let mut files = Vec::with_capacity(read.len());
         for (file, url, bytes) in read {
+            if batch_json >= BATCH_JSON_BYTES {
+                batches.push(builder.finish()?);
+                batch_json = 0;
+            }
             let outcome = match bytes {
                 Err(e) => Err(FileError::Read(e.to_string())),
                 Ok(bytes) => {
                     let start = builder.len();
                     decode_into(&bytes, &file.key, file.region.as_deref(), &mut builder)
-                        .map(|d| FileRows {
-                            start,
-                            rows: d.rows,
-                            rejects: d.rejects,
-                            json_bytes: d.json_bytes,
-                            size: bytes.len() as u64,
+                        .map(|d| {
+                            batch_json += d.json_bytes;
+                            FileRows {
+                                batch: batches.len(),
+                                start,
+                                rows: d.rows,
+                                rejects: d.rejects,
+                                json_bytes: d.json_bytes,
+                                size: bytes.len() as u64,
+                            }
                         })
                         .map_err(|e| FileError::Decode(e.to_string()))
                 }
             };
             files.push(GroupFile { file, url, outcome });
         }
-        Ok(DecodedGroup {
-            batch: builder.finish()?,
-            files,
-        })
+        batches.push(builder.finish()?);
+        Ok(DecodedGroup { batches, files })
     })
     .await
     .map_err(|e| Error::Internal(format!("decoding task failed: {e}")))?
@@ -328,8 +341,8 @@ async fn commit_chunk(
 ) -> Result<()> {
     // The days this chunk touches, and their IDs already in the archive.
     let mut days = BTreeSet::new();
-    for group in &groups {
-        days.extend(times(&group.batch).iter().map(|t| t.div_euclid(DAY_MS)));
+    for batch in groups.iter().flat_map(|g| &g.batches) {
+        days.extend(times(batch).iter().map(|t| t.div_euclid(DAY_MS)));
     }
     ids.retain(|day, _| days.contains(day));
     let missing: Vec<i64> = days
@@ -348,10 +361,12 @@ async fn commit_chunk(
     let mut entries = Vec::new();
     let mut rejects = Vec::new();
     for group in groups {
-        let batch = &group.batch;
-        let (id_column, time_column) = (batch.column(0).as_string::<i32>(), times(batch));
-        // Rows of failed files are never in the batch: every row belongs to a decoded file.
-        let mut keep = vec![false; batch.num_rows()];
+        // Rows of failed files are never in a batch: every row belongs to a decoded file.
+        let mut keep: Vec<Vec<bool>> = group
+            .batches
+            .iter()
+            .map(|b| vec![false; b.num_rows()])
+            .collect();
         for f in group.files {
             progress.inc(f.file.size);
             let mut entry = ManifestEntry {
@@ -386,6 +401,9 @@ async fn commit_chunk(
                     continue;
                 }
             };
+            let batch = &group.batches[rows.batch];
+            let (id_column, time_column) = (batch.column(0).as_string::<i32>(), times(batch));
+            let keep = &mut keep[rows.batch];
             for row in rows.start..rows.start + rows.rows {
                 let set = ids.entry(time_column[row].div_euclid(DAY_MS)).or_default();
                 keep[row] = set.insert(id_column.value(row));
@@ -404,17 +422,27 @@ async fn commit_chunk(
             summary.records_rejected += rows.rejects.len() as u64;
             summary.bytes_read += rows.size;
             summary.json_bytes += rows.json_bytes;
-            for r in rows.rejects {
-                if summary.reject_samples.len() < REJECT_SAMPLES {
-                    summary.reject_samples.push((f.url.clone(), r.clone()));
+            if !rows.rejects.is_empty() {
+                for r in &rows.rejects {
+                    if summary.reject_samples.len() < REJECT_SAMPLES {
+                        summary.reject_samples.push((f.url.clone(), r.clone()));
+                    }
                 }
-                rejects.push((f.file.key.clone(), r));
+                let name = crate::archive::rejects_name(&f.url, f.file.etag.as_deref());
+                let records: Vec<(String, RejectedRecord)> = rows
+                    .rejects
+                    .into_iter()
+                    .map(|r| (f.file.key.clone(), r))
+                    .collect();
+                rejects.push((name, records));
             }
         }
-        let fresh = filter_record_batch(batch, &BooleanArray::from(keep))
-            .map_err(|e| Error::arrow("dropping duplicate traces", e))?;
-        if fresh.num_rows() > 0 {
-            kept.push(fresh);
+        for (batch, keep) in group.batches.iter().zip(keep) {
+            let fresh = filter_record_batch(batch, &BooleanArray::from(keep))
+                .map_err(|e| Error::arrow("dropping duplicate traces", e))?;
+            if fresh.num_rows() > 0 {
+                kept.push(fresh);
+            }
         }
     }
     progress.set_message(format!("{} traces", summary.traces_loaded));
@@ -445,8 +473,8 @@ async fn commit_chunk(
     }
 
     let name = format!("{run}-{seq:05}");
-    if !rejects.is_empty() {
-        archive.write_rejects(&rejects, &name).await?;
+    for (file_name, records) in &rejects {
+        archive.write_rejects(records, file_name).await?;
     }
     if !entries.is_empty() {
         archive.append_manifest(&entries, &name).await?;

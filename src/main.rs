@@ -123,7 +123,7 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
         /// JSON gathered before a chunk is written, in MB (bounds memory).
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
         chunk_mb: u64,
     },
     /// Run SQL over `traces`.
@@ -223,13 +223,20 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 retry_failed,
                 any_json,
                 progress: !quiet,
-                chunk_json_bytes: chunk_mb.max(1) << 20,
+                chunk_json_bytes: chunk_mb << 20,
                 ..Default::default()
             };
             if let Some(threads) = threads {
                 options.threads = threads;
             }
             let summary = load(&source, &archive, &options).await?;
+            if summary.trace_files + summary.digests_skipped + summary.other_skipped == 0 {
+                eprintln!(
+                    "warning: no objects under {}: is the prefix right? (prefixes match whole \
+                     folder names)",
+                    source.location().url()
+                );
+            }
             print!("{summary}");
             println!("archive: {}", archive.location().url());
             Ok(if summary.is_clean() {

@@ -105,11 +105,12 @@ impl<'w> Writer<'w> {
         match self.format {
             Format::Table => self.gathered.push(batch.clone()),
             Format::Csv => {
-                // A header before the first batch only.
+                // A header before the first batch only; lists and structs as JSON text.
+                let batch = nested_as_json(batch)?;
                 let mut csv = arrow::csv::WriterBuilder::new()
                     .with_header(!self.csv_started)
                     .build(&mut *self.out);
-                csv.write(batch).map_err(failed)?;
+                csv.write(&batch).map_err(failed)?;
                 self.csv_started = true;
             }
             Format::Json | Format::Ndjson => {
@@ -161,6 +162,56 @@ impl<'w> Writer<'w> {
     }
 }
 
+/// The batch with every nested column (lists, structs, maps) turned into its JSON text, for
+/// formats that hold only flat values.
+fn nested_as_json(batch: &RecordBatch) -> Result<RecordBatch> {
+    use arrow::array::{ArrayRef, StringBuilder};
+    use arrow::datatypes::{Field, Schema};
+    use std::sync::Arc;
+    let schema = batch.schema();
+    if !schema.fields().iter().any(|f| f.data_type().is_nested()) {
+        return Ok(batch.clone());
+    }
+    let failed = |e| Error::arrow("writing nested values as JSON", e);
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (field, column) in schema.fields().iter().zip(batch.columns()) {
+        if !field.data_type().is_nested() {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+            continue;
+        }
+        // Arrow's own JSON encoder, one row per line: {"v":<value>} or {} for null.
+        let one = Arc::new(Schema::new(vec![Field::new(
+            "v",
+            field.data_type().clone(),
+            true,
+        )]));
+        let single = RecordBatch::try_new(one, vec![column.clone()]).map_err(failed)?;
+        let mut lines = Vec::new();
+        {
+            let mut w = arrow::json::LineDelimitedWriter::new(&mut lines);
+            w.write(&single).map_err(failed)?;
+            w.finish().map_err(failed)?;
+        }
+        let text = String::from_utf8_lossy(&lines);
+        let mut out = StringBuilder::new();
+        for line in text.lines() {
+            out.append_option(
+                line.strip_prefix("{\"v\":")
+                    .and_then(|l| l.strip_suffix('}')),
+            );
+        }
+        fields.push(Field::new(
+            field.name(),
+            arrow::datatypes::DataType::Utf8,
+            true,
+        ));
+        columns.push(Arc::new(out.finish()));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(failed)
+}
+
 fn io_err(e: std::io::Error) -> Error {
     Error::io("write", "standard output", e)
 }
@@ -196,6 +247,27 @@ mod tests {
             panic!("{e}");
         }
         String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn csv_writes_lists_as_json_text() {
+        use arrow::array::{ListBuilder, StringBuilder};
+        let mut list = ListBuilder::new(StringBuilder::new());
+        list.values().append_value("service.console");
+        list.append(true);
+        list.append(false);
+        let column: arrow::array::ArrayRef = Arc::new(list.finish());
+        let batch = RecordBatch::try_from_iter(vec![("invoked_by", column)]);
+        let batch = match batch {
+            Ok(b) => b,
+            Err(e) => panic!("{e}"),
+        };
+        let schema = batch.schema();
+        assert_eq!(
+            render(Format::Csv, &[batch], schema),
+            // The null row: a record whose only field is empty is written as "" by csv.
+            "invoked_by\n\"[\"\"service.console\"\"]\"\n\"\"\n"
+        );
     }
 
     #[test]

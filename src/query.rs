@@ -186,11 +186,15 @@ pub fn with_day_bounds(filters: &[Expr]) -> Vec<Expr> {
             time_bounds(conjunct, &mut low, &mut high);
         }
     }
+    // Day names compare as text only for years 0000 to 9999; a bound outside adds nothing.
+    const FIRST_MS: i64 = -62_167_219_200_000; // 0000-01-01
+    const LAST_MS: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999
+    let in_range = |ms: &i64| (FIRST_MS..=LAST_MS).contains(ms);
     let mut out = filters.to_vec();
-    if let Some(low) = low {
+    if let Some(low) = low.filter(in_range) {
         out.push(col(c::DAY).gt_eq(lit(day_string(low.div_euclid(DAY_MS)))));
     }
-    if let Some(high) = high {
+    if let Some(high) = high.filter(in_range) {
         out.push(col(c::DAY).lt_eq(lit(day_string(high.div_euclid(DAY_MS)))));
     }
     out
@@ -296,6 +300,13 @@ mod tests {
         assert_eq!(out.len(), 4);
         assert_eq!(out[2], col("day").gt_eq(lit("2024-06-19")));
         assert_eq!(out[3], col("day").lt_eq(lit("2024-06-21")));
+    }
+
+    #[test]
+    fn bounds_beyond_year_9999_add_nothing() {
+        // A "no upper limit" sentinel must not exclude every day.
+        let filters = vec![col("time").lt(ts(253_402_300_800_000))];
+        assert_eq!(with_day_bounds(&filters), filters);
     }
 
     #[test]

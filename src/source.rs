@@ -3,8 +3,8 @@
 
 use std::path::Path as FsPath;
 
-use object_store::ObjectMeta;
 use object_store::path::Path;
+use object_store::{ObjectMeta, ObjectStoreExt};
 
 use crate::error::Result;
 use crate::layout::{ObjectKind, classify};
@@ -87,20 +87,28 @@ impl Source {
     /// List and sort the objects. With `any_json`, JSON files not named like CTS trace files
     /// (`.json`, `.json.gz`, `.ndjson`, `.jsonl`, optionally gzipped) are loaded too.
     pub async fn list(&self, any_json: bool) -> Result<Listing> {
-        let objects = self.location.list().await?;
         let mut listing = Listing::default();
-        for meta in objects {
-            if let Some(single) = &self.single {
-                if &meta.location == single {
-                    listing.trace_files.push(trace_file(meta, None));
-                }
-                continue;
-            }
+        if let Some(single) = &self.single {
+            let meta = self
+                .location
+                .store()
+                .head(single)
+                .await
+                .map_err(|e| crate::Error::storage("read", self.location.display(single), e))?;
+            let region = match classify(single.as_ref()) {
+                ObjectKind::TraceFile(k) => k.region,
+                _ => None,
+            };
+            listing.trace_files.push(trace_file(meta, region));
+            return Ok(listing);
+        }
+        for meta in self.location.list().await? {
             let key = meta.location.as_ref();
             match classify(key) {
                 ObjectKind::TraceFile(k) => listing.trace_files.push(trace_file(meta, k.region)),
                 ObjectKind::Digest => listing.digests += 1,
-                ObjectKind::Other if any_json && is_json_name(key) => {
+                // Never an archive's own bookkeeping, should the archive lie inside the source.
+                ObjectKind::Other if any_json && is_json_name(key) && !is_archive_meta(key) => {
                     listing.trace_files.push(trace_file(meta, None))
                 }
                 ObjectKind::Other => listing.other += 1,
@@ -118,6 +126,10 @@ fn trace_file(meta: ObjectMeta, region: Option<String>) -> TraceFile {
         size: meta.size,
         etag: meta.e_tag,
     }
+}
+
+fn is_archive_meta(key: &str) -> bool {
+    key.starts_with("_cts/") || key.contains("/_cts/")
 }
 
 fn is_json_name(key: &str) -> bool {
