@@ -148,8 +148,11 @@ struct FileRows {
 }
 
 enum FileError {
-    /// Could not be read (storage): not recorded in the manifest, so the next run tries again.
-    Read(String),
+    /// Gone between listing and reading: reported, not recorded, so the next run looks again.
+    Vanished(String),
+    /// The storage failed after its retries: the load stops before committing the chunk, and
+    /// the next run reads these files again.
+    Unavailable(Error),
     /// Read but not decodable: recorded as failed.
     Decode(String),
 }
@@ -300,7 +303,13 @@ async fn decode_group(location: Location, group: Vec<(TraceFile, String)>) -> Re
                 batch_json = 0;
             }
             let outcome = match bytes {
-                Err(e) => Err(FileError::Read(e.to_string())),
+                Err(
+                    e @ Error::Storage {
+                        source: object_store::Error::NotFound { .. },
+                        ..
+                    },
+                ) => Err(FileError::Vanished(e.to_string())),
+                Err(e) => Err(FileError::Unavailable(e)),
                 Ok(bytes) => {
                     let start = builder.len();
                     decode_into(&bytes, &file.key, file.region.as_deref(), &mut builder)
@@ -357,6 +366,20 @@ async fn commit_chunk(
         ids.insert(day, set?);
     }
 
+    // Storage failing: stop before anything of this chunk is written or recorded.
+    let mut groups = groups;
+    for group in &mut groups {
+        for f in &mut group.files {
+            if matches!(f.outcome, Err(FileError::Unavailable(_))) {
+                let taken =
+                    std::mem::replace(&mut f.outcome, Err(FileError::Vanished(String::new())));
+                if let Err(FileError::Unavailable(e)) = taken {
+                    return Err(e);
+                }
+            }
+        }
+    }
+
     let mut kept = Vec::new();
     let mut entries = Vec::new();
     let mut rejects = Vec::new();
@@ -382,7 +405,8 @@ async fn commit_chunk(
             };
             let rows = match f.outcome {
                 Ok(rows) => rows,
-                Err(FileError::Read(reason)) => {
+                Err(FileError::Unavailable(e)) => return Err(e),
+                Err(FileError::Vanished(reason)) => {
                     summary.failures.push(FileFailure {
                         file: f.url,
                         reason,

