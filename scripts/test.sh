@@ -14,7 +14,7 @@ if [ -z "${CTS_WEED:-}" ]; then
   CTS_WEED=$(command -v weed || python3 -c 'import os, sysconfig; print(os.path.join(sysconfig.get_path("scripts"), "weed"))')
   export CTS_WEED
 fi
-"$CTS_WEED" version >/dev/null
+"$CTS_WEED" version >/dev/null 2>&1 || { echo "SeaweedFS ($CTS_WEED) does not run" >&2; exit 1; }
 
 cargo test --all-targets "$@"
 cargo test --doc "$@"

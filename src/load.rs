@@ -348,6 +348,22 @@ async fn commit_chunk(
     summary: &mut LoadSummary,
     progress: &ProgressBar,
 ) -> Result<()> {
+    // Storage failing: stop before anything of this chunk is read back, written or recorded;
+    // the next run reads its files again.
+    let unavailable = |f: &GroupFile| matches!(f.outcome, Err(FileError::Unavailable(_)));
+    if groups.iter().flat_map(|g| &g.files).any(unavailable) {
+        let first = groups
+            .into_iter()
+            .flat_map(|g| g.files)
+            .find_map(|f| match f.outcome {
+                Err(FileError::Unavailable(e)) => Some(e),
+                _ => None,
+            });
+        return Err(
+            first.unwrap_or_else(|| Error::Internal("a storage failure went missing".into()))
+        );
+    }
+
     // The days this chunk touches, and their IDs already in the archive.
     let mut days = BTreeSet::new();
     for batch in groups.iter().flat_map(|g| &g.batches) {
@@ -364,20 +380,6 @@ async fn commit_chunk(
         .buffer_unordered(8);
     while let Some((day, set)) = loaded.next().await {
         ids.insert(day, set?);
-    }
-
-    // Storage failing: stop before anything of this chunk is written or recorded.
-    let mut groups = groups;
-    for group in &mut groups {
-        for f in &mut group.files {
-            if matches!(f.outcome, Err(FileError::Unavailable(_))) {
-                let taken =
-                    std::mem::replace(&mut f.outcome, Err(FileError::Vanished(String::new())));
-                if let Err(FileError::Unavailable(e)) = taken {
-                    return Err(e);
-                }
-            }
-        }
     }
 
     let mut kept = Vec::new();
