@@ -251,12 +251,17 @@ impl Archive {
         self.location.write(&path, text.into()).await
     }
 
+    /// `true` when a manifest of `segments` segments is due to be merged.
+    pub fn manifest_needs_compaction(segments: usize) -> bool {
+        segments > MANIFEST_SEGMENTS_BEFORE_COMPACTION
+    }
+
     /// Merge the manifest into one segment when it has grown to many; returns whether it did.
     /// Crash-safe: the merged segment is written before the old ones are deleted, and reading
     /// a manifest with both is the same as reading either.
     pub async fn compact_manifest(&self, run: &str) -> Result<bool> {
         let manifest = self.read_manifest().await?;
-        if manifest.segments.len() <= MANIFEST_SEGMENTS_BEFORE_COMPACTION {
+        if !Self::manifest_needs_compaction(manifest.segments.len()) {
             return Ok(false);
         }
         let mut entries: Vec<ManifestEntry> = manifest.entries.into_values().collect();

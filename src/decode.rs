@@ -54,6 +54,9 @@ pub enum DecodeError {
     /// More JSON than one file may hold (a gzip bomb, or a dump that is not a trace file).
     #[error("more than {} MB of JSON in one file", MAX_JSON_BYTES >> 20)]
     TooLarge,
+    /// The traces could not be put into a batch (a bug: please report it).
+    #[error("internal error building a batch: {0}")]
+    Batch(String),
     /// Valid JSON, but not traces.
     #[error("expected a JSON array of traces (or NDJSON, or {{\"traces\": [...]}}), found {0}")]
     NotTraces(&'static str),
@@ -121,10 +124,9 @@ pub fn decode_file(
 ) -> Result<DecodedFile, DecodeError> {
     let mut builder = TraceBatchBuilder::new();
     let decoded = decode_into(bytes, source_file, region, &mut builder)?;
-    let batch = builder.finish().map_err(|e| DecodeError::Json {
-        source: de::Error::custom(e.to_string()),
-        hint: "",
-    })?;
+    let batch = builder
+        .finish()
+        .map_err(|e| DecodeError::Batch(e.to_string()))?;
     Ok(DecodedFile {
         batch,
         rejects: decoded.rejects,

@@ -197,6 +197,7 @@ pub async fn load_listing(
             _ => pending.push((file, url)),
         }
     }
+    let manifest_segments = manifest.segments.len();
     drop(manifest);
 
     let progress = progress_bar(options.progress, pending.iter().map(|(f, _)| f.size).sum());
@@ -254,7 +255,10 @@ pub async fn load_listing(
     producer
         .await
         .map_err(|e| Error::Internal(format!("reading task failed: {e}")))?;
-    archive.compact_manifest(&run).await?;
+    // Each committed chunk added one segment: read the manifest again only to merge it.
+    if Archive::manifest_needs_compaction(manifest_segments + seq as usize) {
+        archive.compact_manifest(&run).await?;
+    }
     progress.finish_and_clear();
     summary.elapsed = started.elapsed();
     Ok(summary)

@@ -91,3 +91,44 @@ fn a_predicate_on_time_reads_only_the_days_it_covers() {
         );
     });
 }
+
+#[test]
+fn a_long_manifest_is_merged_into_one_segment_keeping_the_latest_entries() {
+    use cts::archive::{ManifestEntry, Outcome};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let archive = Archive::new(Location::local(&dir.path().join("archive")).expect("archive"));
+    let entry = |i: usize, outcome: Outcome| ManifestEntry {
+        source: format!("file:///bucket/f{}.json", i % 10),
+        size: i as u64,
+        etag: Some(format!("e{i}")),
+        outcome,
+        traces: i as u64,
+        duplicates: 0,
+        rejected: 0,
+        error: None,
+        run: format!("run{i:02}"),
+    };
+    block_on(async {
+        for i in 0..40 {
+            let outcome = if i % 3 == 0 {
+                Outcome::Failed
+            } else {
+                Outcome::Loaded
+            };
+            archive
+                .append_manifest(&[entry(i, outcome)], &format!("run{i:02}-00000"))
+                .await
+                .expect("append");
+        }
+        let before = archive.read_manifest().await.expect("read");
+        assert_eq!((before.segments.len(), before.entries.len()), (40, 10));
+        assert!(archive.compact_manifest("run99").await.expect("compact"));
+        let after = archive.read_manifest().await.expect("read");
+        assert_eq!(after.segments.len(), 1);
+        assert_eq!(after.entries, before.entries);
+        // The latest entry of each file won: f0 was last written by i = 30, f9 by i = 39.
+        assert_eq!(after.entries["file:///bucket/f0.json"].run, "run30");
+        assert_eq!(after.entries["file:///bucket/f9.json"].size, 39);
+        assert!(!archive.compact_manifest("run100").await.expect("compact"));
+    });
+}
