@@ -36,7 +36,7 @@ use url::Url;
 
 use crate::decode::RejectedRecord;
 use crate::error::{Error, Result};
-use crate::model::{col, trace_schema};
+use crate::model::col;
 use crate::storage::Location;
 
 /// Folder of the trace partitions.
@@ -152,6 +152,23 @@ impl Archive {
             .into_iter()
             .filter(|m| m.location.as_ref().ends_with(".parquet"))
             .collect())
+    }
+
+    /// The latest day (number since the epoch) that has a partition, if any.
+    pub async fn last_day(&self) -> Result<Option<i64>> {
+        let prefix = self.location.path(TRACES_DIR);
+        let listing = self
+            .location
+            .store()
+            .list_with_delimiter(Some(&prefix))
+            .await
+            .map_err(|e| Error::storage("list", self.location.display(&prefix), e))?;
+        let days = listing.common_prefixes.iter().filter_map(|p| {
+            let name = p.filename()?.strip_prefix("day=")?;
+            let date = chrono::NaiveDate::parse_from_str(name, "%Y-%m-%d").ok()?;
+            Some(date.signed_duration_since(chrono::NaiveDate::default()).num_days())
+        });
+        Ok(days.max())
     }
 
     /// The trace IDs already in one day's partition.
@@ -404,7 +421,7 @@ pub fn encode_parquet(batch: &RecordBatch) -> parquet::errors::Result<Vec<u8>> {
         .set_created_by(concat!("cts ", env!("CARGO_PKG_VERSION")).to_string())
         .build();
     let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut out, trace_schema(), Some(props))?;
+    let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props))?;
     writer.write(batch)?;
     writer.close()?;
     Ok(out)

@@ -13,8 +13,10 @@
 //! | which objects are trace files | [`layout`], [`source`] |
 //! | JSON trace files to Arrow, every variant | [`decode`], [`model`] |
 //! | the Parquet archive and its manifest | [`archive`] |
+//! | the seven-day hot store: write-ahead log, segments, roll-over | [`hot`], [`wal`] |
 //! | loading: incremental, exactly-once, parallel | [`load`] |
-//! | SQL over `traces` | [`query`] |
+//! | ingesting traces as they happen | [`ingest`] |
+//! | SQL over `traces` (hot store and archive), `hot_traces`, `archive_traces` | [`query`] |
 //! | results as table, CSV, JSON | [`output`] |
 //! | sample buckets | [`sample`] |
 #![warn(missing_docs)]
@@ -23,6 +25,8 @@
 pub mod archive;
 pub mod decode;
 pub mod error;
+pub mod hot;
+pub mod ingest;
 pub mod layout;
 pub mod load;
 pub mod model;
@@ -31,5 +35,6 @@ pub mod query;
 pub mod sample;
 pub mod source;
 pub mod storage;
+pub mod wal;
 
 pub use error::{Error, Result};

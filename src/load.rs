@@ -25,6 +25,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::archive::{Archive, DAY_MS, IdSet, ManifestEntry, Outcome};
 use crate::decode::{RejectedRecord, decode_into};
 use crate::error::{Error, Result};
+use crate::hot::HotStore;
 use crate::model::{TraceBatchBuilder, trace_schema};
 use crate::source::{Source, TraceFile};
 use crate::storage::Location;
@@ -42,6 +43,9 @@ pub struct LoadOptions {
     pub any_json: bool,
     /// Show a progress bar (only ever drawn on a terminal).
     pub progress: bool,
+    /// The hot store in front of the archive: traces at or after its watermark go there
+    /// (deduplicated against it), older ones to the archive. Without one, all go to the archive.
+    pub hot: Option<HotStore>,
 }
 
 impl Default for LoadOptions {
@@ -52,6 +56,7 @@ impl Default for LoadOptions {
             retry_failed: false,
             any_json: false,
             progress: false,
+            hot: None,
         }
     }
 }
@@ -84,8 +89,10 @@ pub struct LoadSummary {
     pub digests_skipped: u64,
     /// Other objects skipped.
     pub other_skipped: u64,
-    /// Traces added to the archive.
+    /// Traces added (to the archive, or to the hot store for those at or after its watermark).
     pub traces_loaded: u64,
+    /// Of those, the traces added to the hot store.
+    pub traces_to_hot: u64,
     /// Traces dropped because their `trace_id` was already loaded.
     pub duplicates_dropped: u64,
     /// Records set aside (not traces).
@@ -218,6 +225,7 @@ pub async fn load_listing(
     let mut chunk: Vec<DecodedGroup> = Vec::new();
     let mut chunk_bytes = 0u64;
     let mut ids: HashMap<i64, IdSet> = HashMap::new();
+    let mut hot_generation = None;
     let mut seq = 0u32;
     loop {
         let next = rx.recv().await;
@@ -237,6 +245,8 @@ pub async fn load_listing(
             chunk_bytes = 0;
             commit_chunk(
                 archive,
+                options.hot.as_ref(),
+                &mut hot_generation,
                 files,
                 &mut ids,
                 &run,
@@ -344,6 +354,8 @@ async fn decode_group(location: Location, group: Vec<(TraceFile, String)>) -> Re
 #[allow(clippy::too_many_arguments)]
 async fn commit_chunk(
     archive: &Archive,
+    hot: Option<&HotStore>,
+    hot_generation: &mut Option<u64>,
     groups: Vec<DecodedGroup>,
     ids: &mut HashMap<i64, IdSet>,
     run: &str,
@@ -368,10 +380,30 @@ async fn commit_chunk(
         );
     }
 
-    // The days this chunk touches, and their IDs already in the archive.
+    // The hot store's turn, held until the chunk is recorded: its watermark splits the
+    // traces, and no roll-over moves it meanwhile.
+    let mut writer = match hot {
+        Some(hot) => Some(hot.writer().await?),
+        None => None,
+    };
+    let watermark = writer.as_ref().map_or(i64::MAX, |w| w.watermark());
+    if let Some(w) = &writer {
+        // Another writer (a roll-over) may have added to the archive: read its IDs again.
+        if *hot_generation != Some(w.generation()) {
+            ids.clear();
+            *hot_generation = Some(w.generation());
+        }
+    }
+
+    // The archive days this chunk touches, and their IDs already in the archive.
     let mut days = BTreeSet::new();
     for batch in groups.iter().flat_map(|g| &g.batches) {
-        days.extend(times(batch).iter().map(|t| t.div_euclid(DAY_MS)));
+        days.extend(
+            times(batch)
+                .iter()
+                .filter(|t| **t < watermark)
+                .map(|t| t.div_euclid(DAY_MS)),
+        );
     }
     ids.retain(|day, _| days.contains(day));
     let missing: Vec<i64> = days
@@ -435,8 +467,14 @@ async fn commit_chunk(
             let (id_column, time_column) = (batch.column(0).as_string::<i32>(), times(batch));
             let keep = &mut keep[rows.batch];
             for row in rows.start..rows.start + rows.rows {
-                let set = ids.entry(time_column[row].div_euclid(DAY_MS)).or_default();
-                keep[row] = set.insert(id_column.value(row));
+                let time = time_column[row];
+                keep[row] = match writer.as_mut() {
+                    Some(w) if time >= watermark => w.insert_id(time, id_column.value(row)),
+                    _ => ids
+                        .entry(time.div_euclid(DAY_MS))
+                        .or_default()
+                        .insert(id_column.value(row)),
+                };
             }
             let new_rows = keep[rows.start..rows.start + rows.rows]
                 .iter()
@@ -477,6 +515,23 @@ async fn commit_chunk(
     }
     progress.set_message(format!("{} traces", summary.traces_loaded));
 
+    // Traces at or after the watermark: into the hot store's log, synced.
+    if let Some(w) = writer.as_mut() {
+        let all = concat_batches(&trace_schema(), &kept)
+            .map_err(|e| Error::arrow("gathering a chunk of traces", e))?;
+        drop(kept);
+        let recent: Vec<bool> = times(&all).iter().map(|t| *t >= watermark).collect();
+        let older: Vec<bool> = recent.iter().map(|r| !r).collect();
+        let hot_rows = filter_record_batch(&all, &BooleanArray::from(recent))
+            .map_err(|e| Error::arrow("selecting recent traces", e))?;
+        w.append_durable(&hot_rows)?;
+        summary.traces_to_hot += hot_rows.num_rows() as u64;
+        drop(hot_rows);
+        let old = filter_record_batch(&all, &BooleanArray::from(older))
+            .map_err(|e| Error::arrow("selecting older traces", e))?;
+        kept = if old.num_rows() > 0 { vec![old] } else { Vec::new() };
+    }
+
     // One Parquet file per day, sorted by time.
     if !kept.is_empty() {
         let all = concat_batches(&trace_schema(), &kept)
@@ -508,6 +563,9 @@ async fn commit_chunk(
     }
     if !entries.is_empty() {
         archive.append_manifest(&entries, &name).await?;
+    }
+    if let Some(w) = writer.as_mut() {
+        w.flush_if_full().await?;
     }
     Ok(())
 }
@@ -568,6 +626,13 @@ impl fmt::Display for LoadSummary {
             self.json_bytes as f64 / 1e6 / secs,
             (self.traces_loaded + self.duplicates_dropped) as f64 / secs,
         )?;
+        if self.traces_to_hot > 0 {
+            writeln!(
+                f,
+                "  {} of them recent: into the hot store, the rest into the archive",
+                self.traces_to_hot
+            )?;
+        }
         writeln!(
             f,
             "  duplicates dropped: {}, records set aside: {}",

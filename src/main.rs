@@ -12,6 +12,8 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
 use cts::archive::Archive;
+use cts::hot::{HOT_DIR, HotOptions, HotStore};
+use cts::ingest::{IngestSummary, ingest};
 use cts::load::{LoadOptions, load};
 use cts::output::{Format, write_stream};
 use cts::query::QueryLimits;
@@ -47,6 +49,11 @@ struct Cli {
     /// Seconds a query may run.
     #[arg(long, global = true)]
     query_timeout: Option<f64>,
+
+    /// How long traces stay in the hot store before they are rolled over into the archive,
+    /// e.g. 7d, 12h, 30m, 90s.
+    #[arg(long, global = true, env = "CTS_RETENTION", default_value = "7d", value_parser = parse_duration)]
+    retention: Duration,
 
     #[command(subcommand)]
     command: Command,
@@ -134,7 +141,19 @@ enum Command {
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
         chunk_mb: u64,
     },
-    /// Run SQL over `traces`.
+    /// Append traces to the hot store as they happen: JSON arrays, NDJSON or trace files
+    /// (gzip or not), from files or standard input. Each append is acknowledged once durable.
+    Ingest {
+        /// Files to read; none or `-` reads standard input.
+        files: Vec<String>,
+        /// Traces per append (each one synced to disk before the next); 0: a whole input at once.
+        #[arg(long, default_value_t = 0)]
+        batch: usize,
+    },
+    /// Flush the hot store's log, roll traces older than the retention over into the archive,
+    /// merge small segments and remove unused files (ingest and load do this when they end).
+    Maintain,
+    /// Run SQL over `traces` (hot store and archive), `hot_traces` and `archive_traces`.
     Sql {
         /// The query.
         query: String,
@@ -239,7 +258,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(threads) = threads {
                 options.threads = threads;
             }
+            let hot = open_hot(&cli.data_dir, &archive, cli.retention).await?;
+            options.hot = Some(hot.clone());
             let summary = load(&source, &archive, &options).await?;
+            hot.maintain(false).await?;
             if summary.trace_files + summary.digests_skipped + summary.other_skipped == 0 {
                 eprintln!(
                     "warning: no objects under {}: is the prefix right? (prefixes match whole \
@@ -255,13 +277,54 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(2)
             })
         }
+        Command::Ingest { files, batch } => {
+            let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;
+            let hot = open_hot(&cli.data_dir, &archive, cli.retention).await?;
+            let inputs = if files.is_empty() {
+                vec!["-".to_string()]
+            } else {
+                files
+            };
+            let mut summary = IngestSummary::default();
+            for input in &inputs {
+                let (bytes, label) = if input == "-" {
+                    let mut bytes = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+                        .map_err(|e| Error::io("read", "standard input", e))?;
+                    (bytes, "stdin".to_string())
+                } else {
+                    let bytes = std::fs::read(input).map_err(|e| Error::io("read", input, e))?;
+                    (bytes, input.clone())
+                };
+                ingest(&hot, &bytes, &label, batch, &mut summary).await?;
+            }
+            hot.maintain(false).await?;
+            print!("{summary}");
+            Ok(if summary.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            })
+        }
+        Command::Maintain => {
+            let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;
+            let hot = open_hot(&cli.data_dir, &archive, cli.retention).await?;
+            let m = hot.maintain(true).await?;
+            println!(
+                "flushed {} traces; rolled {} over into the archive ({} were there already); \
+                 merged {} segments; removed {} files",
+                m.flushed, m.rolled_over, m.already_archived, m.segments_merged, m.files_removed
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sql { query, format } => {
             let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;
             let limits = QueryLimits {
                 memory_bytes: cli.memory_limit,
                 timeout: cli.query_timeout.map(Duration::from_secs_f64),
             };
-            let ctx = cts::query::session_with(&archive, &limits).await?;
+            let hot = cli.data_dir.join(HOT_DIR);
+            let ctx = cts::query::session_with(&archive, Some(&hot), &limits).await?;
             limits
                 .enforce(async {
                     let stream = ctx.sql(&query).await?.execute_stream().await?;
@@ -312,6 +375,37 @@ fn open_archive(
         None => Location::local(&data_dir.join("archive"))?,
     };
     Ok(Archive::new(location))
+}
+
+/// The hot store in the data directory, in front of `archive`.
+async fn open_hot(data_dir: &std::path::Path, archive: &Archive, retention: Duration) -> Result<HotStore> {
+    let options = HotOptions {
+        retention,
+        ..Default::default()
+    };
+    HotStore::open(&data_dir.join(HOT_DIR), archive.clone(), options).await
+}
+
+/// `7d`, `12h`, `30m`, `90s`, `500ms`, or a number of seconds.
+fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 7d, 12h or 30m"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 0.001,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        "d" => 86_400.0,
+        "w" => 7.0 * 86_400.0,
+        other => return Err(format!("unknown unit {other:?} in {text:?}: use ms, s, m, h, d or w")),
+    };
+    Duration::try_from_secs_f64(number * seconds).map_err(|e| format!("{text:?}: {e}"))
 }
 
 /// Generate a sample bucket into a folder or a bucket.

@@ -6,6 +6,7 @@
 //! - the JSON functions of `datafusion-functions-json` (`json_get_str(request, 'key')`, ...);
 //! - the archive's object store, when it is a bucket.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, SchemaRef};
@@ -24,12 +25,23 @@ use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown, col,
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use datafusion::common::DFSchema;
+use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::filter::FilterExecBuilder;
+use datafusion::physical_plan::union::UnionExec;
+use url::Url;
+
 use crate::archive::{Archive, DAY_MS, day_string};
+use crate::hot::{self, Snapshot};
 use crate::error::{Error, Result};
 use crate::model::{col as c, trace_schema};
 
-/// Name of the table of all traces.
+/// Name of the table of all traces: the hot store and the archive, each trace once.
 pub const TRACES_TABLE: &str = "traces";
+/// Name of the table of the hot store's traces (at or after the watermark).
+pub const HOT_TABLE: &str = "hot_traces";
+/// Name of the table of the archive's traces, all of them.
+pub const ARCHIVE_TABLE: &str = "archive_traces";
 
 /// Limits on what one query may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,13 +89,18 @@ impl QueryLimits {
     }
 }
 
-/// A session over `archive` with `traces` registered, and the default limits.
+/// A session over `archive` alone (no hot store) with the default limits.
 pub async fn session(archive: &Archive) -> Result<SessionContext> {
-    session_with(archive, &QueryLimits::default()).await
+    session_with(archive, None, &QueryLimits::default()).await
 }
 
-/// A session over `archive` with `traces` registered, within `limits`.
-pub async fn session_with(archive: &Archive, limits: &QueryLimits) -> Result<SessionContext> {
+/// A session over `archive` and the hot store in `hot` (a folder, which need not exist yet)
+/// with `traces`, `hot_traces` and `archive_traces` registered, within `limits`.
+pub async fn session_with(
+    archive: &Archive,
+    hot: Option<&Path>,
+    limits: &QueryLimits,
+) -> Result<SessionContext> {
     let config = SessionConfig::new()
         .with_information_schema(true)
         .with_default_catalog_and_schema("cts", "public");
@@ -97,7 +114,21 @@ pub async fn session_with(archive: &Archive, limits: &QueryLimits) -> Result<Ses
         let traces = dir.join(crate::archive::TRACES_DIR);
         std::fs::create_dir_all(&traces).map_err(|e| Error::io("create folder", &traces, e))?;
     }
-    ctx.register_table(TRACES_TABLE, archive_table(archive)?)?;
+    let archive_traces = archive_table(archive)?;
+    ctx.register_table(ARCHIVE_TABLE, archive_traces.clone())?;
+    let traces: Arc<dyn TableProvider> = match hot {
+        Some(dir) => {
+            let dir = std::path::absolute(dir).map_err(|e| Error::io("resolve", dir, e))?;
+            let hot = Arc::new(HotTable { dir });
+            ctx.register_table(HOT_TABLE, hot.clone())?;
+            Arc::new(TieredTable {
+                hot,
+                archive: archive_traces,
+            })
+        }
+        None => archive_traces,
+    };
+    ctx.register_table(TRACES_TABLE, traces)?;
     Ok(ctx)
 }
 
@@ -177,8 +208,222 @@ impl TableProvider for DayPrunedTable {
     }
 }
 
-/// `filters` plus `day >= ...` / `day <= ...` implied by bounds on `time` in them.
-pub fn with_day_bounds(filters: &[Expr]) -> Vec<Expr> {
+/// The hot store as a table: its segments and log, the traces at or after the watermark.
+#[derive(Debug)]
+pub struct HotTable {
+    dir: PathBuf,
+}
+
+impl HotTable {
+    /// The hot store in `dir` (an absolute path).
+    pub fn new(dir: PathBuf) -> Self {
+        HotTable { dir }
+    }
+
+    async fn snapshot(&self) -> DfResult<Snapshot> {
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || hot::snapshot(&dir))
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?
+            .map_err(|e| DataFusionError::External(Box::new(e)))
+    }
+
+    /// The plan over one snapshot: the segments that may hold traces in `[low, high]`, and the
+    /// log, filtered to the traces at or after the watermark.
+    async fn scan_snapshot(
+        &self,
+        snapshot: &Snapshot,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let schema = hot::hot_schema();
+        let Some(watermark) = snapshot.watermark_ms else {
+            let projected = Arc::new(schema.project(projection.map_or(
+                &(0..schema.fields().len()).collect::<Vec<_>>(),
+                |p| p,
+            ))?);
+            return Ok(Arc::new(EmptyExec::new(projected)));
+        };
+        let (low, high) = time_range(filters);
+        let low = low.map_or(watermark, |l| l.max(watermark));
+        let urls = snapshot
+            .segments
+            .iter()
+            .filter(|s| s.max_time >= low && high.is_none_or(|h| s.min_time <= h))
+            .map(|s| {
+                let path = snapshot.dir.join(&s.file);
+                Url::from_file_path(&path)
+                    .map_err(|()| {
+                        DataFusionError::Plan(format!("{} is not a valid path", path.display()))
+                    })
+                    .and_then(|url| ListingTableUrl::parse(url.as_str()))
+            })
+            .collect::<DfResult<Vec<_>>>()?;
+        let segments: Option<Arc<dyn TableProvider>> = if urls.is_empty() {
+            None
+        } else {
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+                .with_file_extension(".parquet");
+            let config = ListingTableConfig::new_with_multi_paths(urls)
+                .with_listing_options(options)
+                .with_schema(schema.clone());
+            Some(Arc::new(ListingTable::try_new(config)?))
+        };
+        let log: Arc<dyn TableProvider> = Arc::new(datafusion::datasource::MemTable::try_new(
+            schema.clone(),
+            vec![snapshot.log.clone()],
+        )?);
+        let bound = col(c::TIME).gt_eq(ts_literal(watermark));
+        let mut plans = Vec::new();
+        for table in segments.iter().chain([&log]) {
+            plans.push(
+                filtered_scan(table.as_ref(), state, projection, filters, limit, &bound).await?,
+            );
+        }
+        UnionExec::try_new(plans)
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for HotTable {
+    fn schema(&self) -> SchemaRef {
+        hot::hot_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let snapshot = self.snapshot().await?;
+        self.scan_snapshot(&snapshot, state, projection, filters, limit)
+            .await
+    }
+}
+
+/// `traces`: the hot store's traces at or after its watermark, and the archive's before it.
+/// A query bounded to times after the watermark never reads the archive.
+#[derive(Debug)]
+pub struct TieredTable {
+    hot: Arc<HotTable>,
+    archive: Arc<dyn TableProvider>,
+}
+
+#[async_trait::async_trait]
+impl TableProvider for TieredTable {
+    fn schema(&self) -> SchemaRef {
+        self.archive.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let snapshot = self.hot.snapshot().await?;
+        let Some(watermark) = snapshot.watermark_ms else {
+            return self.archive.scan(state, projection, filters, limit).await;
+        };
+        let (low, high) = time_range(filters);
+        let mut plans = Vec::new();
+        if high.is_none_or(|h| h >= watermark) {
+            plans.push(
+                self.hot
+                    .scan_snapshot(&snapshot, state, projection, filters, limit)
+                    .await?,
+            );
+        }
+        if low.is_none_or(|l| l < watermark) {
+            let bound = col(c::TIME).lt(ts_literal(watermark));
+            plans.push(
+                filtered_scan(
+                    self.archive.as_ref(),
+                    state,
+                    projection,
+                    filters,
+                    limit,
+                    &bound,
+                )
+                .await?,
+            );
+        }
+        if plans.is_empty() {
+            let schema = self.schema();
+            let projected = Arc::new(schema.project(projection.map_or(
+                &(0..schema.fields().len()).collect::<Vec<_>>(),
+                |p| p,
+            ))?);
+            return Ok(Arc::new(EmptyExec::new(projected)));
+        }
+        UnionExec::try_new(plans)
+    }
+}
+
+/// Scan `table` keeping only the rows for which `bound` (on `time`) holds, whatever the
+/// projection.
+async fn filtered_scan(
+    table: &dyn TableProvider,
+    state: &dyn Session,
+    projection: Option<&Vec<usize>>,
+    filters: &[Expr],
+    limit: Option<usize>,
+    bound: &Expr,
+) -> DfResult<Arc<dyn ExecutionPlan>> {
+    let schema = table.schema();
+    let time = schema.index_of(c::TIME)?;
+    let mut columns: Vec<usize> =
+        projection.map_or_else(|| (0..schema.fields().len()).collect(), |p| p.clone());
+    let wanted = columns.len();
+    if !columns.contains(&time) {
+        columns.push(time);
+    }
+    let mut pushed = filters.to_vec();
+    pushed.push(bound.clone());
+    let plan = table.scan(state, Some(&columns), &pushed, None).await?;
+    let df_schema = DFSchema::try_from(plan.schema())?;
+    let predicate = state.create_physical_expr(bound.clone(), &df_schema)?;
+    let keep = (columns.len() > wanted).then(|| (0..wanted).collect::<Vec<_>>());
+    let filtered = FilterExecBuilder::new(predicate, plan)
+        .apply_projection(keep)?
+        .with_fetch(limit)
+        .build()?;
+    Ok(Arc::new(filtered))
+}
+
+fn ts_literal(ms: i64) -> Expr {
+    lit(ScalarValue::TimestampMillisecond(Some(ms), Some("UTC".into())))
+}
+
+/// Bounds on `time` (ms, inclusive) that `filters` imply.
+pub fn time_range(filters: &[Expr]) -> (Option<i64>, Option<i64>) {
     let mut low: Option<i64> = None;
     let mut high: Option<i64> = None;
     for filter in filters {
@@ -186,6 +431,12 @@ pub fn with_day_bounds(filters: &[Expr]) -> Vec<Expr> {
             time_bounds(conjunct, &mut low, &mut high);
         }
     }
+    (low, high)
+}
+
+/// `filters` plus `day >= ...` / `day <= ...` implied by bounds on `time` in them.
+pub fn with_day_bounds(filters: &[Expr]) -> Vec<Expr> {
+    let (low, high) = time_range(filters);
     // Day names compare as text only for years 0000 to 9999; a bound outside adds nothing.
     const FIRST_MS: i64 = -62_167_219_200_000; // 0000-01-01
     const LAST_MS: i64 = 253_402_300_799_999; // 9999-12-31T23:59:59.999
