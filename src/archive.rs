@@ -166,7 +166,10 @@ impl Archive {
         let days = listing.common_prefixes.iter().filter_map(|p| {
             let name = p.filename()?.strip_prefix("day=")?;
             let date = chrono::NaiveDate::parse_from_str(name, "%Y-%m-%d").ok()?;
-            Some(date.signed_duration_since(chrono::NaiveDate::default()).num_days())
+            Some(
+                date.signed_duration_since(chrono::NaiveDate::default())
+                    .num_days(),
+            )
         });
         Ok(days.max())
     }

@@ -623,7 +623,11 @@ impl HotWriter<'_> {
         }
         let log_path = wal_path(&self.inner.dir, self.state()?.wal);
         let log = blocking(|| read_log(&log_path))?;
-        if log.batches.iter().any(|b| times(b).iter().any(|t| *t < cutoff)) {
+        if log
+            .batches
+            .iter()
+            .any(|b| times(b).iter().any(|t| *t < cutoff))
+        {
             self.flush().await?;
         }
         let dir = self.inner.dir.clone();
@@ -665,8 +669,10 @@ impl HotWriter<'_> {
         let now = chrono::Utc::now().timestamp_millis();
         state.generation += 1;
         state.watermark_ms = cutoff;
-        let (gone, stay): (Vec<Segment>, Vec<Segment>) =
-            state.segments.into_iter().partition(|s| s.max_time < cutoff);
+        let (gone, stay): (Vec<Segment>, Vec<Segment>) = state
+            .segments
+            .into_iter()
+            .partition(|s| s.max_time < cutoff);
         state.segments = stay;
         state.obsolete.extend(gone.into_iter().map(|s| Obsolete {
             file: s.file,
@@ -890,8 +896,8 @@ fn write_segments(dir: &Path, batch: &RecordBatch, generation: u64) -> Result<Ve
     }
     let order = sort_to_indices(batch.column(1), None, None)
         .map_err(|e| Error::arrow("sorting traces by time", e))?;
-    let sorted = take_record_batch(batch, &order)
-        .map_err(|e| Error::arrow("sorting traces by time", e))?;
+    let sorted =
+        take_record_batch(batch, &order).map_err(|e| Error::arrow("sorting traces by time", e))?;
     let times = times(&sorted);
     let mut segments = Vec::new();
     let mut start = 0;
@@ -953,10 +959,7 @@ fn read_segment_ids(dir: &Path, segments: &[Segment]) -> Result<BTreeMap<i64, Id
         let file = File::open(&path).map_err(|e| Error::io("open", &path, e))?;
         let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err)?;
         let mask = ProjectionMask::roots(builder.parquet_schema(), [0]);
-        let reader = builder
-            .with_projection(mask)
-            .build()
-            .map_err(parquet_err)?;
+        let reader = builder.with_projection(mask).build().map_err(parquet_err)?;
         let set = ids.entry(segment.day).or_default();
         for batch in reader {
             let batch = batch.map_err(|e| Error::arrow(path.display(), e))?;

@@ -36,13 +36,16 @@ impl IngestSummary {
 }
 
 /// Decode one input named `label` and append its traces to `hot`, `batch` traces per append
-/// (0: all in one). Records that are not traces are set aside in the archive's rejects.
+/// (0: all in one), in the order of the input. Records that are not traces are set aside in
+/// the archive's rejects. `on_ack` is called after each append with the traces of the input
+/// acknowledged so far: the first that many traces of it are durable.
 pub async fn ingest(
     hot: &HotStore,
     bytes: &[u8],
     label: &str,
     batch: usize,
     summary: &mut IngestSummary,
+    on_ack: &mut dyn FnMut(usize),
 ) -> Result<()> {
     summary.inputs += 1;
     let decoded = match decode_file(bytes, label, None) {
@@ -75,6 +78,7 @@ pub async fn ingest(
         summary.stored += hot.append(decoded.batch.slice(offset, len)).await?;
         summary.appends += 1;
         offset += len;
+        on_ack(offset);
     }
     summary.append_time += started.elapsed();
     Ok(())

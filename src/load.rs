@@ -529,7 +529,11 @@ async fn commit_chunk(
         drop(hot_rows);
         let old = filter_record_batch(&all, &BooleanArray::from(older))
             .map_err(|e| Error::arrow("selecting older traces", e))?;
-        kept = if old.num_rows() > 0 { vec![old] } else { Vec::new() };
+        kept = if old.num_rows() > 0 {
+            vec![old]
+        } else {
+            Vec::new()
+        };
     }
 
     // One Parquet file per day, sorted by time.

@@ -149,6 +149,9 @@ enum Command {
         /// Traces per append (each one synced to disk before the next); 0: a whole input at once.
         #[arg(long, default_value_t = 0)]
         batch: usize,
+        /// After each append, print `ack INPUT N`: the first N traces of INPUT are durable.
+        #[arg(long)]
+        print_acks: bool,
     },
     /// Flush the hot store's log, roll traces older than the retention over into the archive,
     /// merge small segments and remove unused files (ingest and load do this when they end).
@@ -277,7 +280,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(2)
             })
         }
-        Command::Ingest { files, batch } => {
+        Command::Ingest {
+            files,
+            batch,
+            print_acks,
+        } => {
             let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;
             let hot = open_hot(&cli.data_dir, &archive, cli.retention).await?;
             let inputs = if files.is_empty() {
@@ -296,7 +303,14 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                     let bytes = std::fs::read(input).map_err(|e| Error::io("read", input, e))?;
                     (bytes, input.clone())
                 };
-                ingest(&hot, &bytes, &label, batch, &mut summary).await?;
+                let mut on_ack = |n: usize| {
+                    if print_acks {
+                        let mut out = std::io::stdout().lock();
+                        let _ = writeln!(out, "ack {label} {n}");
+                        let _ = out.flush();
+                    }
+                };
+                ingest(&hot, &bytes, &label, batch, &mut summary, &mut on_ack).await?;
             }
             hot.maintain(false).await?;
             print!("{summary}");
@@ -378,7 +392,11 @@ fn open_archive(
 }
 
 /// The hot store in the data directory, in front of `archive`.
-async fn open_hot(data_dir: &std::path::Path, archive: &Archive, retention: Duration) -> Result<HotStore> {
+async fn open_hot(
+    data_dir: &std::path::Path,
+    archive: &Archive,
+    retention: Duration,
+) -> Result<HotStore> {
     let options = HotOptions {
         retention,
         ..Default::default()
@@ -403,7 +421,11 @@ fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
         "h" => 3600.0,
         "d" => 86_400.0,
         "w" => 7.0 * 86_400.0,
-        other => return Err(format!("unknown unit {other:?} in {text:?}: use ms, s, m, h, d or w")),
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?}: use ms, s, m, h, d or w"
+            ));
+        }
     };
     Duration::try_from_secs_f64(number * seconds).map_err(|e| format!("{text:?}: {e}"))
 }

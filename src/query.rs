@@ -32,8 +32,8 @@ use datafusion::physical_plan::union::UnionExec;
 use url::Url;
 
 use crate::archive::{Archive, DAY_MS, day_string};
-use crate::hot::{self, Snapshot};
 use crate::error::{Error, Result};
+use crate::hot::{self, Snapshot};
 use crate::model::{col as c, trace_schema};
 
 /// Name of the table of all traces: the hot store and the archive, each trace once.
@@ -240,10 +240,9 @@ impl HotTable {
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let schema = hot::hot_schema();
         let Some(watermark) = snapshot.watermark_ms else {
-            let projected = Arc::new(schema.project(projection.map_or(
-                &(0..schema.fields().len()).collect::<Vec<_>>(),
-                |p| p,
-            ))?);
+            let projected = Arc::new(schema.project(
+                projection.map_or(&(0..schema.fields().len()).collect::<Vec<_>>(), |p| p),
+            )?);
             return Ok(Arc::new(EmptyExec::new(projected)));
         };
         let (low, high) = time_range(filters);
@@ -377,10 +376,9 @@ impl TableProvider for TieredTable {
         }
         if plans.is_empty() {
             let schema = self.schema();
-            let projected = Arc::new(schema.project(projection.map_or(
-                &(0..schema.fields().len()).collect::<Vec<_>>(),
-                |p| p,
-            ))?);
+            let projected = Arc::new(schema.project(
+                projection.map_or(&(0..schema.fields().len()).collect::<Vec<_>>(), |p| p),
+            )?);
             return Ok(Arc::new(EmptyExec::new(projected)));
         }
         UnionExec::try_new(plans)
@@ -419,7 +417,10 @@ async fn filtered_scan(
 }
 
 fn ts_literal(ms: i64) -> Expr {
-    lit(ScalarValue::TimestampMillisecond(Some(ms), Some("UTC".into())))
+    lit(ScalarValue::TimestampMillisecond(
+        Some(ms),
+        Some("UTC".into()),
+    ))
 }
 
 /// Bounds on `time` (ms, inclusive) that `filters` imply.

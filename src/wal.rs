@@ -86,9 +86,9 @@ pub fn decode_frames(bytes: &[u8], path: &Path) -> Result<LogContents> {
         let reader = StreamReader::try_new(std::io::Cursor::new(payload), None)
             .map_err(|e| Error::arrow(format!("{} at byte {at}", path.display()), e))?;
         for batch in reader {
-            contents
-                .batches
-                .push(batch.map_err(|e| Error::arrow(format!("{} at byte {at}", path.display()), e))?);
+            contents.batches.push(
+                batch.map_err(|e| Error::arrow(format!("{} at byte {at}", path.display()), e))?,
+            );
         }
         at += HEADER + len;
     }

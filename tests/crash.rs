@@ -121,3 +121,170 @@ fn kill_9_during_load_loses_and_duplicates_nothing() {
         "n,ids\n20000,20000\n"
     );
 }
+
+/// NDJSON of `n` traces `ing-000000`... spread over the last `minutes` minutes.
+fn recent_traces(n: usize, minutes: i64) -> String {
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut text = String::new();
+    for i in 0..n {
+        let time = now - (i as i64 % minutes) * 60_000 - (i as i64 % 1000);
+        text.push_str(&format!(
+            "{{\"trace_id\":\"ing-{i:06}\",\"time\":{time},\"trace_name\":\"createServer\",\"service_type\":\"ECS\",\"resource_type\":\"ecs\",\"trace_rating\":\"normal\",\"trace_type\":\"ApiCall\",\"user\":{{\"name\":\"u{}\"}}}}\n",
+            i % 7
+        ));
+    }
+    text
+}
+
+fn sql_csv(data: &std::path::Path, sql: &str) -> String {
+    let out = cts(data)
+        .args(["sql", sql, "--format", "csv"])
+        .output()
+        .expect("query");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `(count, distinct)` of a table.
+fn counts(data: &std::path::Path, table: &str) -> (u64, u64) {
+    let text = sql_csv(
+        data,
+        &format!("SELECT count(*) AS n, count(DISTINCT trace_id) AS d FROM {table}"),
+    );
+    let line = text.lines().nth(1).expect("a row");
+    let (n, d) = line.split_once(',').expect("two numbers");
+    (n.parse().expect("n"), d.parse().expect("d"))
+}
+
+/// The IDs `ing-000000` to `ing-{acked-1}` that are missing from `traces`.
+fn missing_acknowledged(data: &std::path::Path, acked: usize) -> u64 {
+    if acked == 0 {
+        return 0;
+    }
+    let text = sql_csv(
+        data,
+        &format!(
+            "SELECT {acked} - count(DISTINCT trace_id) AS missing FROM traces \
+             WHERE trace_id < 'ing-{acked:06}'"
+        ),
+    );
+    text.lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .expect("a number")
+}
+
+#[test]
+fn kill_9_during_ingest_loses_no_acknowledged_trace_and_duplicates_none() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let input = dir.path().join("traces.ndjson");
+    let n = 4000;
+    std::fs::write(&input, recent_traces(n, 180)).expect("write input");
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut killed = 0;
+    for _ in 0..10 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let delay = Duration::from_millis(20 + state % 400);
+        let mut child = cts(&data)
+            .args(["ingest", "--batch", "25", "--print-acks"])
+            .arg(&input)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ingest");
+        let stdout = child.stdout.take().expect("stdout");
+        let reader = std::thread::spawn(move || {
+            let mut acked = 0usize;
+            for line in
+                std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok)
+            {
+                if let Some(k) = line.rsplit(' ').next().and_then(|k| k.parse().ok()) {
+                    if line.starts_with("ack ") {
+                        acked = k;
+                    }
+                }
+            }
+            acked
+        });
+        std::thread::sleep(delay);
+        if child.try_wait().expect("poll").is_none() {
+            child.kill().expect("kill -9");
+            killed += 1;
+        }
+        child.wait().expect("reap");
+        let acked = reader.join().expect("ack reader");
+        // Every acknowledged trace is there, and no trace twice.
+        assert_eq!(missing_acknowledged(&data, acked), 0, "acked {acked}");
+        let (count, distinct) = counts(&data, "traces");
+        assert_eq!(count, distinct);
+        assert!(count as usize >= acked);
+    }
+    assert!(killed >= 3, "only {killed} runs were killed mid-ingest");
+    let last = cts(&data)
+        .arg("ingest")
+        .arg(&input)
+        .output()
+        .expect("ingest");
+    assert!(last.status.success(), "{last:?}");
+    assert_eq!(counts(&data, "traces"), (n as u64, n as u64));
+}
+
+#[test]
+fn kill_9_during_roll_over_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let input = dir.path().join("traces.ndjson");
+    let n = 30_000;
+    std::fs::write(&input, recent_traces(n, 180)).expect("write input");
+    let ingested = cts(&data)
+        .arg("ingest")
+        .arg(&input)
+        .output()
+        .expect("ingest");
+    assert!(ingested.status.success(), "{ingested:?}");
+    assert_eq!(counts(&data, "hot_traces"), (n as u64, n as u64));
+
+    // Roll-overs to a retention of one hour, killed at pseudo-random points.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut killed = 0;
+    for _ in 0..8 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let delay = Duration::from_millis(10 + state % 600);
+        let mut child = cts(&data)
+            .args(["--retention", "1h", "maintain"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn maintain");
+        std::thread::sleep(delay);
+        if child.try_wait().expect("poll").is_none() {
+            child.kill().expect("kill -9");
+            killed += 1;
+        }
+        child.wait().expect("reap");
+        assert_eq!(counts(&data, "traces"), (n as u64, n as u64));
+    }
+    assert!(killed >= 2, "only {killed} roll-overs were killed");
+    let done = cts(&data)
+        .args(["--retention", "1h", "maintain"])
+        .output()
+        .expect("maintain");
+    assert!(done.status.success(), "{done:?}");
+    assert_eq!(counts(&data, "traces"), (n as u64, n as u64));
+    // The traces older than an hour are in the archive, and gone from the hot store.
+    let (hot, _) = counts(&data, "hot_traces");
+    let (archived, archived_distinct) = counts(&data, "archive_traces");
+    assert_eq!(archived, archived_distinct);
+    assert_eq!(hot + archived, n as u64);
+    assert!(archived > n as u64 / 2, "{archived} archived");
+    let stale = sql_csv(
+        &data,
+        "SELECT count(*) AS n FROM hot_traces WHERE time < now() - interval '62 minutes'",
+    );
+    assert_eq!(stale, "n\n0\n");
+}
