@@ -28,6 +28,7 @@ use std::fmt;
 use std::io::Read;
 
 use chrono::{DateTime, NaiveDateTime};
+use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -210,9 +211,10 @@ pub fn parse_json(json: &[u8]) -> Result<Parsed<'_>, DecodeError> {
         }
         b'{' => {
             // One object (a trace or an envelope) or NDJSON: values one after the other.
-            while de.end().is_err() {
-                let element = ElementSeed.deserialize(&mut de).map_err(json_err)?;
-                sink.take(element).map_err(json_err)?;
+            // (A stream, not `end()` in a loop: each failed `end()` costs a scan of the text
+            // for its line number, which made NDJSON quadratic.)
+            for element in serde_json::Deserializer::from_slice(json).into_iter::<Element>() {
+                sink.take(element.map_err(json_err)?).map_err(json_err)?;
             }
         }
         other => {
@@ -299,6 +301,12 @@ enum Element<'de> {
 
 /// Reads one element of any JSON type.
 struct ElementSeed;
+
+impl<'de> Deserialize<'de> for Element<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Element<'de>, D::Error> {
+        ElementSeed.deserialize(d)
+    }
+}
 
 impl<'de> DeserializeSeed<'de> for ElementSeed {
     type Value = Element<'de>;

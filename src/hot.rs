@@ -983,12 +983,11 @@ async fn archive_keep(
     let mut keep = vec![false; batch.num_rows()];
     for row in 0..batch.num_rows() {
         let day = times[row].div_euclid(DAY_MS);
-        if !cache.contains_key(&day) {
-            cache.insert(day, archive.read_ids(day).await?);
-        }
-        if let Some(set) = cache.get_mut(&day) {
-            keep[row] = set.insert(ids.value(row));
-        }
+        let set = match cache.entry(day) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(archive.read_ids(day).await?),
+        };
+        keep[row] = set.insert(ids.value(row));
     }
     Ok(keep)
 }

@@ -1,14 +1,13 @@
-//! kill -9 during `cts load`, many times, at pseudo-random points; then a load to completion.
-//! Afterwards: every trace once, no half-written file, and a further run loads nothing.
+//! kill -9 during `cts load`, `cts ingest` and roll-over (`cts maintain`), many times, at
+//! pseudo-random points; then a run to completion. Afterwards: every acknowledged trace there,
+//! every trace once, no half-written file, and a further run does nothing.
 
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Stdio;
 use std::time::Duration;
 
-fn cts(data: &std::path::Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_cts"));
-    c.arg("--data-dir").arg(data);
-    c
-}
+use common::cli::{counts, cts, recent_traces, sql_csv};
 
 fn files_named_like_staging(dir: &std::path::Path) -> Vec<String> {
     let mut found = Vec::new();
@@ -122,40 +121,6 @@ fn kill_9_during_load_loses_and_duplicates_nothing() {
     );
 }
 
-/// NDJSON of `n` traces `ing-000000`... spread over the last `minutes` minutes.
-fn recent_traces(n: usize, minutes: i64) -> String {
-    let now = chrono::Utc::now().timestamp_millis();
-    let mut text = String::new();
-    for i in 0..n {
-        let time = now - (i as i64 % minutes) * 60_000 - (i as i64 % 1000);
-        text.push_str(&format!(
-            "{{\"trace_id\":\"ing-{i:06}\",\"time\":{time},\"trace_name\":\"createServer\",\"service_type\":\"ECS\",\"resource_type\":\"ecs\",\"trace_rating\":\"normal\",\"trace_type\":\"ApiCall\",\"user\":{{\"name\":\"u{}\"}}}}\n",
-            i % 7
-        ));
-    }
-    text
-}
-
-fn sql_csv(data: &std::path::Path, sql: &str) -> String {
-    let out = cts(data)
-        .args(["sql", sql, "--format", "csv"])
-        .output()
-        .expect("query");
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// `(count, distinct)` of a table.
-fn counts(data: &std::path::Path, table: &str) -> (u64, u64) {
-    let text = sql_csv(
-        data,
-        &format!("SELECT count(*) AS n, count(DISTINCT trace_id) AS d FROM {table}"),
-    );
-    let line = text.lines().nth(1).expect("a row");
-    let (n, d) = line.split_once(',').expect("two numbers");
-    (n.parse().expect("n"), d.parse().expect("d"))
-}
-
 /// The IDs `ing-000000` to `ing-{acked-1}` that are missing from `traces`.
 fn missing_acknowledged(data: &std::path::Path, acked: usize) -> u64 {
     if acked == 0 {
@@ -201,10 +166,8 @@ fn kill_9_during_ingest_loses_no_acknowledged_trace_and_duplicates_none() {
             for line in
                 std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok)
             {
-                if let Some(k) = line.rsplit(' ').next().and_then(|k| k.parse().ok()) {
-                    if line.starts_with("ack ") {
-                        acked = k;
-                    }
+                if let Some(k) = line.strip_prefix("ack ").and_then(|l| l.rsplit(' ').next()) {
+                    acked = k.parse().expect("count");
                 }
             }
             acked

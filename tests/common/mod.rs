@@ -2,6 +2,8 @@
 //! that runs against every storage backend (local folders, S3, and both mixed).
 #![allow(dead_code)]
 
+pub mod cli;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
