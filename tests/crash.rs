@@ -152,33 +152,40 @@ fn kill_9_during_ingest_loses_no_acknowledged_trace_and_duplicates_none() {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
-        let delay = Duration::from_millis(20 + state % 400);
+        // Killed once this many traces are acknowledged: wherever the next append then is.
+        let kill_after = (state % n as u64) as usize;
         let mut child = cts(&data)
-            .args(["ingest", "--batch", "25", "--print-acks"])
+            .args(["ingest", "--batch", "10", "--print-acks"])
             .arg(&input)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn ingest");
+        let pid = child.id().to_string();
         let stdout = child.stdout.take().expect("stdout");
         let reader = std::thread::spawn(move || {
-            let mut acked = 0usize;
+            let (mut acked, mut sent) = (0usize, false);
             for line in
                 std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok)
             {
                 if let Some(k) = line.strip_prefix("ack ").and_then(|l| l.rsplit(' ').next()) {
                     acked = k.parse().expect("count");
                 }
+                if acked >= kill_after && !sent {
+                    let status = std::process::Command::new("kill")
+                        .args(["-9", &pid])
+                        .status()
+                        .expect("kill -9");
+                    sent = status.success();
+                }
             }
-            acked
+            (acked, sent)
         });
-        std::thread::sleep(delay);
-        if child.try_wait().expect("poll").is_none() {
-            child.kill().expect("kill -9");
+        let status = child.wait().expect("reap");
+        let (acked, sent) = reader.join().expect("ack reader");
+        if sent && !status.success() {
             killed += 1;
         }
-        child.wait().expect("reap");
-        let acked = reader.join().expect("ack reader");
         // Every acknowledged trace is there, and no trace twice.
         assert_eq!(missing_acknowledged(&data, acked), 0, "acked {acked}");
         let (count, distinct) = counts(&data, "traces");
