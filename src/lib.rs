@@ -17,7 +17,8 @@
 //! | loading: incremental, exactly-once, parallel | [`load`] |
 //! | ingesting traces as they happen | [`ingest`] |
 //! | SQL over `traces` (hot store and archive), `hot_traces`, `archive_traces` | [`query`] |
-//! | results as table, CSV, JSON | [`output`] |
+//! | results as table, CSV, JSON, Markdown, HTML | [`output`] |
+//! | compliance reports and the report pack | [`report`] |
 //! | sample buckets | [`sample`] |
 #![warn(missing_docs)]
 #![deny(clippy::unwrap_used)]
@@ -32,6 +33,7 @@ pub mod load;
 pub mod model;
 pub mod output;
 pub mod query;
+pub mod report;
 pub mod sample;
 pub mod source;
 pub mod storage;

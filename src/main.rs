@@ -156,13 +156,54 @@ enum Command {
     /// Flush the hot store's log, roll traces older than the retention over into the archive,
     /// merge small segments and remove unused files (ingest and load do this when they end).
     Maintain,
+    /// Prebuilt compliance reports (PCI DSS Requirement 10 and more): list, run, pack.
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
     /// Run SQL over `traces` (hot store and archive), `hot_traces` and `archive_traces`.
     Sql {
         /// The query.
         query: String,
-        /// Output format: table, csv, json, ndjson.
+        /// Output format: table, csv, json, ndjson, md, html.
         #[arg(long, short, default_value = "table")]
         format: Format,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportAction {
+    /// List the reports with their requirement IDs and parameters.
+    List,
+    /// Run one report.
+    Run {
+        /// The report's name (`cts report list`).
+        name: String,
+        /// Start of the time range (inclusive), e.g. 2024-06-01 or 2024-06-01T08:00:00Z.
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the time range (exclusive).
+        #[arg(long)]
+        to: Option<String>,
+        /// Another parameter, as NAME=VALUE (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Output format: table, csv, json, ndjson, md, html.
+        #[arg(long, short, default_value = "table")]
+        format: Format,
+    },
+    /// Run every report over a time range into one HTML page (readable offline) and a CSV per
+    /// report.
+    Pack {
+        /// Start of the time range (inclusive). Default: 30 days ago.
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the time range (exclusive). Default: tomorrow.
+        #[arg(long)]
+        to: Option<String>,
+        /// Folder to write index.html and the CSV files into.
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -331,6 +372,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report { action } => {
+            let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;
+            let limits = QueryLimits {
+                memory_bytes: cli.memory_limit,
+                timeout: cli.query_timeout.map(Duration::from_secs_f64),
+            };
+            let hot = cli.data_dir.join(HOT_DIR);
+            report_command(action, &archive, &hot, &limits).await
+        }
         Command::Sql { query, format } => {
             let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;
             let limits = QueryLimits {
@@ -350,6 +400,87 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 })
                 .await?;
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn report_command(
+    action: ReportAction,
+    archive: &Archive,
+    hot: &std::path::Path,
+    limits: &QueryLimits,
+) -> Result<ExitCode> {
+    use cts::report;
+    match action {
+        ReportAction::List => {
+            let mut out = std::io::stdout().lock();
+            for r in report::builtin()? {
+                let params: Vec<&str> = r.params.iter().map(|p| p.name.as_str()).collect();
+                let _ = writeln!(
+                    out,
+                    "{:<30} {:<28} {}  [{}]",
+                    r.name,
+                    r.requirements.join(", "),
+                    r.title,
+                    params.join(", ")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReportAction::Run {
+            name,
+            from,
+            to,
+            params,
+            format,
+        } => {
+            let r = report::find(&name)?;
+            let mut values = std::collections::BTreeMap::new();
+            for p in &params {
+                let (k, v) = p.split_once('=').ok_or_else(|| {
+                    Error::InvalidInput(format!("--param {p:?}: write it as NAME=VALUE"))
+                })?;
+                values.insert(k.trim().to_string(), v.to_string());
+            }
+            if let Some(from) = from {
+                values.insert("from".to_string(), from);
+            }
+            if let Some(to) = to {
+                values.insert("to".to_string(), to);
+            }
+            let ctx = cts::query::session_with(archive, Some(hot), limits).await?;
+            let (schema, batches) = report::run(&ctx, &r, &values, limits).await?;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            cts::output::write_batches(&batches, schema, format, &mut out)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ReportAction::Pack { from, to, out } => {
+            let today = chrono::Utc::now().date_naive();
+            let from = from.unwrap_or_else(|| (today - chrono::Days::new(30)).to_string());
+            let to = to.unwrap_or_else(|| (today + chrono::Days::new(1)).to_string());
+            let ctx = cts::query::session_with(archive, Some(hot), limits).await?;
+            let started = std::time::Instant::now();
+            let reports = report::builtin()?;
+            let summary = report::pack(&ctx, &reports, &from, &to, &out, limits).await?;
+            let found: usize = summary.findings.iter().map(|(_, n)| n).sum();
+            println!(
+                "{} reports over {} traces from {from} to {to} in {:.2} s: {} rows of findings; {} failed",
+                reports.len(),
+                summary.traces,
+                started.elapsed().as_secs_f64(),
+                found,
+                summary.failures.len()
+            );
+            for (name, error) in &summary.failures {
+                println!("  {name}: {error}");
+            }
+            println!("open {}", out.join("index.html").display());
+            Ok(if summary.failures.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
     }
 }
