@@ -366,7 +366,7 @@ impl AsyncFileReader for StoreFileReader {
 /// Remove what a killed writer left of local writes: object_store stages a local write as
 /// `<name>#<digits>` and renames it when complete; such files are never listed, and only a
 /// process that died mid-write leaves them. Safe while no other load writes to the archive.
-fn remove_staging_files(dir: &std::path::Path) -> std::io::Result<usize> {
+pub fn remove_staging_files(dir: &std::path::Path) -> std::io::Result<usize> {
     let mut removed = 0;
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -414,20 +414,26 @@ pub fn day_string(day: i64) -> String {
 /// Parquet bytes of a batch of traces: zstd, statistics, a bloom filter on `trace_id` sized
 /// to the batch.
 pub fn encode_parquet(batch: &RecordBatch) -> parquet::errors::Result<Vec<u8>> {
-    let trace_id = ColumnPath::from(col::TRACE_ID);
-    let props = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .set_column_bloom_filter_enabled(trace_id.clone(), true)
-        .set_column_bloom_filter_fpp(trace_id.clone(), 0.01)
-        .set_column_bloom_filter_max_ndv(trace_id, batch.num_rows().clamp(1, ROW_GROUP_ROWS) as u64)
-        .set_created_by(concat!("cts ", env!("CARGO_PKG_VERSION")).to_string())
-        .build();
+    let props = writer_properties(batch.num_rows())?;
     let mut out = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props))?;
     writer.write(batch)?;
     writer.close()?;
     Ok(out)
+}
+
+/// How cts writes Parquet: zstd, 128k-row groups, statistics, and a bloom filter on `trace_id`
+/// sized for `rows` rows.
+pub fn writer_properties(rows: usize) -> parquet::errors::Result<WriterProperties> {
+    let trace_id = ColumnPath::from(col::TRACE_ID);
+    Ok(WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_column_bloom_filter_enabled(trace_id.clone(), true)
+        .set_column_bloom_filter_fpp(trace_id.clone(), 0.01)
+        .set_column_bloom_filter_max_ndv(trace_id, rows.clamp(1, ROW_GROUP_ROWS) as u64)
+        .set_created_by(concat!("cts ", env!("CARGO_PKG_VERSION")).to_string())
+        .build())
 }
 
 /// Trace IDs of one day partition: UUIDs as 128-bit numbers (so the spellings of one UUID, in

@@ -19,6 +19,7 @@
 //! | SQL over `traces` (hot store and archive), `hot_traces`, `archive_traces` | [`query`] |
 //! | results as table, CSV, JSON, Markdown, HTML | [`output`] |
 //! | compliance reports and the report pack | [`report`] |
+//! | batch export to Parquet | [`export`] |
 //! | sample buckets | [`sample`] |
 #![warn(missing_docs)]
 #![deny(clippy::unwrap_used)]
@@ -26,6 +27,7 @@
 pub mod archive;
 pub mod decode;
 pub mod error;
+pub mod export;
 pub mod hot;
 pub mod ingest;
 pub mod layout;

@@ -161,6 +161,31 @@ enum Command {
         #[command(subcommand)]
         action: ReportAction,
     },
+    /// Export traces (a time range, a filter) or a query's result to Parquet in a folder or a
+    /// bucket, one file per day or one file.
+    Export {
+        /// Folder or bucket URL (s3://bucket/prefix) to write into.
+        #[arg(long)]
+        out: String,
+        /// Start of the time range (inclusive), e.g. 2024-06-01.
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the time range (exclusive).
+        #[arg(long)]
+        to: Option<String>,
+        /// Only traces for which this SQL predicate holds, e.g. "trace_rating = 'incident'".
+        #[arg(long = "where")]
+        filter: Option<String>,
+        /// Export this query's result instead of `traces`.
+        #[arg(long)]
+        query: Option<String>,
+        /// `day`: one file per day in day=YYYY-MM-DD/ folders; `none`: one file.
+        #[arg(long, default_value = "day", value_parser = ["day", "none"])]
+        partition_by: String,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Run SQL over `traces` (hot store and archive), `hot_traces` and `archive_traces`.
     Sql {
         /// The query.
@@ -380,6 +405,48 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             };
             let hot = cli.data_dir.join(HOT_DIR);
             report_command(action, &archive, &hot, &limits).await
+        }
+        Command::Export {
+            out,
+            from,
+            to,
+            filter,
+            query,
+            partition_by,
+            quiet,
+        } => {
+            let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;
+            let limits = QueryLimits {
+                memory_bytes: cli.memory_limit,
+                timeout: cli.query_timeout.map(Duration::from_secs_f64),
+            };
+            let hot = cli.data_dir.join(HOT_DIR);
+            let ctx = cts::query::session_with(&archive, Some(&hot), &limits).await?;
+            let target = Location::parse(&out, &storage)?;
+            cts::query::register_location(&ctx, &target);
+            let options = cts::export::ExportOptions {
+                from,
+                to,
+                filter,
+                query,
+                partitioning: if partition_by == "none" {
+                    cts::export::Partitioning::None
+                } else {
+                    cts::export::Partitioning::Day
+                },
+                progress: !quiet,
+            };
+            let summary = cts::export::export(&ctx, &target, &options, &limits).await?;
+            let bytes: u64 = summary.files.iter().map(|f| f.2).sum();
+            println!(
+                "exported {} rows into {} Parquet files ({:.1} MB) in {:.2} s: {}",
+                summary.rows,
+                summary.files.len(),
+                bytes as f64 / 1e6,
+                summary.elapsed.as_secs_f64(),
+                target.url()
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Sql { query, format } => {
             let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;

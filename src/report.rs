@@ -372,12 +372,23 @@ pub async fn pack(
         .await?;
     let mut days: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
     let mut summary = PackSummary::default();
+    let text = |column: &arrow::array::ArrayRef| {
+        arrow::compute::cast(column, &arrow::datatypes::DataType::Utf8)
+            .map_err(|e| Error::arrow("counting traces per day", e))
+    };
     for batch in &per_day {
-        let (day, rating, n) = (
-            batch.column(0).as_string::<i32>(),
-            batch.column(1).as_string::<i32>(),
-            batch.column(2).as_primitive::<Int64Type>(),
-        );
+        let (day, rating) = (text(batch.column(0))?, text(batch.column(1))?);
+        let n = arrow::compute::cast(batch.column(2), &arrow::datatypes::DataType::Int64)
+            .map_err(|e| Error::arrow("counting traces per day", e))?;
+        let (Some(day), Some(rating), Some(n)) = (
+            day.as_string_opt::<i32>(),
+            rating.as_string_opt::<i32>(),
+            n.as_primitive_opt::<Int64Type>(),
+        ) else {
+            return Err(Error::Internal(
+                "unexpected types counting traces per day".into(),
+            ));
+        };
         for row in 0..batch.num_rows() {
             *days
                 .entry(day.value(row).to_string())

@@ -1,5 +1,5 @@
 //! The loader against a real S3-compatible server (SeaweedFS) on loopback, started here:
-//! bucket to bucket, and mixed with local folders.
+//! bucket to bucket, and mixed with local folders; export into a bucket.
 
 mod common;
 
@@ -27,6 +27,58 @@ fn s3_buckets_pass_the_loader_conformance_suite() {
         "s3://cts-archive-2/",
         &options,
     ));
+
+    // Export from the bucket archive to another bucket: one whole file per day, every row.
+    block_on(async {
+        use cts::export::{ExportOptions, Partitioning, export};
+        use cts::storage::Location;
+        use object_store::ObjectStoreExt;
+        let archive = cts::archive::Archive::new(
+            Location::parse("s3://cts-archive/archive", &options).expect("archive"),
+        );
+        let ctx = cts::query::session(&archive).await.expect("session");
+        let (total, _) = common::counts(&archive).await;
+        let out = Location::parse("s3://cts-exports/month", &options).expect("out");
+        let summary = export(
+            &ctx,
+            &out,
+            &ExportOptions {
+                from: None,
+                to: None,
+                filter: None,
+                query: None,
+                partitioning: Partitioning::Day,
+                progress: false,
+            },
+            &cts::query::QueryLimits::default(),
+        )
+        .await
+        .expect("export");
+        assert_eq!(summary.rows as i64, total);
+        let objects = out.list().await.expect("list");
+        assert_eq!(objects.len(), summary.files.len());
+        let mut rows = 0;
+        for meta in objects {
+            assert!(
+                meta.location.as_ref().ends_with("/part-0.parquet"),
+                "{}",
+                meta.location
+            );
+            let bytes = out
+                .store()
+                .get(&meta.location)
+                .await
+                .expect("get")
+                .bytes()
+                .await
+                .expect("bytes");
+            let reader = parquet::file::reader::SerializedFileReader::new(bytes).expect("Parquet");
+            rows += parquet::file::reader::FileReader::metadata(&reader)
+                .file_metadata()
+                .num_rows();
+        }
+        assert_eq!(rows, total);
+    });
 }
 
 #[test]
