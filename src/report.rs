@@ -269,13 +269,21 @@ impl Report {
                 )));
             }
         }
+        // A default may name another parameter (`CAST({{to}} AS TIMESTAMP) - interval '1 day'`):
+        // replace until nothing changes, a few rounds at most.
         let mut sql = self.sql.clone();
-        for p in &self.params {
-            let value = match values.get(&p.name) {
-                Some(v) => format!("'{}'", v.replace('\'', "''")),
-                None => p.default.clone(),
-            };
-            sql = sql.replace(&format!("{{{{{}}}}}", p.name), &value);
+        for _ in 0..4 {
+            let before = sql.clone();
+            for p in &self.params {
+                let value = match values.get(&p.name) {
+                    Some(v) => format!("'{}'", v.replace('\'', "''")),
+                    None => p.default.clone(),
+                };
+                sql = sql.replace(&format!("{{{{{}}}}}", p.name), &value);
+            }
+            if sql == before {
+                break;
+            }
         }
         Ok(sql)
     }

@@ -4,7 +4,7 @@
 -- requirements: anomaly (supports PCI DSS 10.4.1, 10.2.1.2)
 -- kind: detection
 -- param: from = now() - interval '30 days' | Start of the baseline window (inclusive): an SQL timestamp expression, or a date/time such as '2024-06-01' or '2024-06-01T08:00:00Z'
--- param: detect_from = now() - interval '1 day' | Start of the detection window (inclusive); traces in [from, detect_from) are the baseline
+-- param: detect_from = CAST({{to}} AS TIMESTAMP) - interval '1 day' | Start of the detection window (inclusive): by default the last day before `to`; traces in [from, detect_from) are the baseline
 -- param: to = now() | End of the detection window (exclusive)
 -- param: allowed_ips = '' | Comma-separated source IPs never reported (e.g. corporate NAT gateways)
 WITH t AS (
