@@ -55,6 +55,10 @@ struct Cli {
     #[arg(long, global = true, env = "CTS_RETENTION", default_value = "7d", value_parser = parse_duration)]
     retention: Duration,
 
+    /// Segments of one day in the hot store beyond which maintenance merges them.
+    #[arg(long, global = true, default_value_t = 8, hide = true)]
+    max_segments_per_day: usize,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -266,6 +270,11 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         retry_timeout: Some(Duration::from_secs_f64(cli.storage.retry_timeout.max(0.0))),
         ..Default::default()
     };
+    let hot_options = HotOptions {
+        retention: cli.retention,
+        max_segments_per_day: cli.max_segments_per_day,
+        ..Default::default()
+    };
     match cli.command {
         Command::Gen {
             out,
@@ -327,7 +336,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             if let Some(threads) = threads {
                 options.threads = threads;
             }
-            let hot = open_hot(&cli.data_dir, &archive, cli.retention).await?;
+            let hot = open_hot(&cli.data_dir, &archive, &hot_options).await?;
             options.hot = Some(hot.clone());
             let summary = load(&source, &archive, &options).await?;
             hot.maintain(false).await?;
@@ -352,7 +361,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             print_acks,
         } => {
             let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;
-            let hot = open_hot(&cli.data_dir, &archive, cli.retention).await?;
+            let hot = open_hot(&cli.data_dir, &archive, &hot_options).await?;
             let inputs = if files.is_empty() {
                 vec!["-".to_string()]
             } else {
@@ -388,7 +397,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Maintain => {
             let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;
-            let hot = open_hot(&cli.data_dir, &archive, cli.retention).await?;
+            let hot = open_hot(&cli.data_dir, &archive, &hot_options).await?;
             let m = hot.maintain(true).await?;
             println!(
                 "flushed {} traces; rolled {} over into the archive ({} were there already); \
@@ -593,13 +602,9 @@ fn open_archive(
 async fn open_hot(
     data_dir: &std::path::Path,
     archive: &Archive,
-    retention: Duration,
+    options: &HotOptions,
 ) -> Result<HotStore> {
-    let options = HotOptions {
-        retention,
-        ..Default::default()
-    };
-    HotStore::open(&data_dir.join(HOT_DIR), archive.clone(), options).await
+    HotStore::open(&data_dir.join(HOT_DIR), archive.clone(), *options).await
 }
 
 /// `7d`, `12h`, `30m`, `90s`, `500ms`, or a number of seconds.

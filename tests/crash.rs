@@ -258,3 +258,63 @@ fn kill_9_during_roll_over_loses_and_duplicates_nothing() {
     );
     assert_eq!(stale, "n\n0\n");
 }
+
+#[test]
+fn kill_9_during_compaction_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let input = dir.path().join("traces.ndjson");
+    let n = 36_000;
+    let all = recent_traces(n, 60);
+    let lines: Vec<&str> = all.lines().collect();
+    // Twelve flushed segments per day, left unmerged.
+    for part in lines.chunks(n / 12) {
+        std::fs::write(&input, part.join("\n")).expect("write input");
+        let ingested = cts(&data)
+            .args(["--max-segments-per-day", "100", "ingest"])
+            .arg(&input)
+            .output()
+            .expect("ingest");
+        assert!(ingested.status.success(), "{ingested:?}");
+        let flushed = cts(&data)
+            .args(["--max-segments-per-day", "100", "maintain"])
+            .output()
+            .expect("maintain");
+        assert!(flushed.status.success(), "{flushed:?}");
+    }
+    let segments = || {
+        let state: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(data.join("hot/state.json")).expect("state"))
+                .expect("json");
+        state["segments"].as_array().expect("segments").len()
+    };
+    assert!(segments() >= 12, "{} segments", segments());
+    assert_eq!(counts(&data, "traces"), (n as u64, n as u64));
+
+    let mut state = 0x0bad_5eed_1234_5678u64;
+    let mut killed = 0;
+    for _ in 0..6 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let mut child = cts(&data)
+            .arg("maintain")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn maintain");
+        std::thread::sleep(Duration::from_millis(5 + state % 1200));
+        if child.try_wait().expect("poll").is_none() {
+            child.kill().expect("kill -9");
+            killed += 1;
+        }
+        child.wait().expect("reap");
+        assert_eq!(counts(&data, "traces"), (n as u64, n as u64));
+    }
+    let done = cts(&data).arg("maintain").output().expect("maintain");
+    assert!(done.status.success(), "{done:?}");
+    assert_eq!(counts(&data, "traces"), (n as u64, n as u64));
+    // Merged: at most 8 segments per day, and the traces spread over at most two days.
+    assert!(segments() <= 16, "{} segments after compaction", segments());
+    eprintln!("{killed} of 6 compactions killed");
+}
