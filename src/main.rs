@@ -465,6 +465,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             };
             let hot = cli.data_dir.join(HOT_DIR);
             let ctx = cts::query::session_with(&archive, Some(&hot), &limits).await?;
+            cts::report::register_views(&ctx).await?;
             limits
                 .enforce(async {
                     let stream = ctx.sql(&query).await?.execute_stream().await?;

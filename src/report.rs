@@ -332,6 +332,18 @@ pub async fn run(
         .await
 }
 
+/// Make every built-in report a view, `report_<name>`, with its default parameters (the last
+/// 30 days, mostly): `SELECT * FROM report_incidents`.
+pub async fn register_views(ctx: &SessionContext) -> Result<()> {
+    for report in builtin()? {
+        let sql = report.render(&BTreeMap::new())?;
+        let plan = ctx.state().create_logical_plan(&sql).await?;
+        let view = datafusion::datasource::ViewTable::new(plan, Some(sql));
+        ctx.register_table(format!("report_{}", report.name), std::sync::Arc::new(view))?;
+    }
+    Ok(())
+}
+
 /// What a report pack holds.
 #[derive(Debug, Default)]
 pub struct PackSummary {
