@@ -18,6 +18,7 @@
 //! | ingesting traces as they happen | [`ingest`] |
 //! | SQL over `traces` (hot store and archive), `hot_traces`, `archive_traces` | [`query`] |
 //! | results as table, CSV, JSON | [`output`] |
+//! | the interactive SQL shell | [`shell`] |
 //! | sample buckets | [`sample`] |
 #![warn(missing_docs)]
 #![deny(clippy::unwrap_used)]
@@ -33,6 +34,7 @@ pub mod model;
 pub mod output;
 pub mod query;
 pub mod sample;
+pub mod shell;
 pub mod source;
 pub mod storage;
 pub mod wal;
