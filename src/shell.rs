@@ -23,6 +23,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::TableType;
 use datafusion::error::DataFusionError;
 use datafusion::execution::context::SQLOptions;
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
@@ -92,7 +93,7 @@ impl ShellOptions {
 pub async fn run(ctx: &SessionContext, limits: &QueryLimits, options: ShellOptions) -> Result<()> {
     let mut shell = Shell::new(ctx, limits, &options);
     if std::io::stdin().is_terminal() {
-        shell.cancel_on_ctrl_c = true;
+        shell.interrupts = Some(Interrupts::listen()?);
         interactive(&mut shell, options.history).await
     } else {
         let mut text = String::new();
@@ -117,9 +118,9 @@ struct Shell<'a> {
     write: bool,
     format: Format,
     timing: bool,
-    /// Whether Ctrl-C cancels a running query (at a terminal) or ends the process (the
-    /// default for a script).
-    cancel_on_ctrl_c: bool,
+    /// At a terminal, Ctrl-C cancels a running query; in a script (none here) it ends the
+    /// process, as by default.
+    interrupts: Option<Interrupts>,
 }
 
 impl<'a> Shell<'a> {
@@ -130,7 +131,7 @@ impl<'a> Shell<'a> {
             write: options.write,
             format: options.format,
             timing: false,
-            cancel_on_ctrl_c: false,
+            interrupts: None,
         }
     }
 
@@ -176,11 +177,15 @@ impl<'a> Shell<'a> {
             Item::Sql(sql) => {
                 let started = Instant::now();
                 let query = self.limits.enforce(self.sql(sql, out));
-                let result = if self.cancel_on_ctrl_c {
-                    cancellable(query, ctrl_c()).await
+                let result = if let Some(interrupts) = &self.interrupts {
+                    cancellable(query, interrupts.pressed()).await
                 } else {
                     query.await
                 };
+                if matches!(result, Err(Error::Cancelled)) {
+                    // After the ^C the terminal echoed.
+                    eprintln!();
+                }
                 if self.timing {
                     eprintln!("elapsed: {:.3} s", started.elapsed().as_secs_f64());
                 }
@@ -205,14 +210,15 @@ impl<'a> Shell<'a> {
                     },
                 })?;
         }
+        // CREATE, DROP, SET: no result to show (a query may have no columns, and still rows).
+        let silent = matches!(plan, LogicalPlan::Ddl(_) | LogicalPlan::Statement(_));
         let stream = self
             .ctx
             .execute_logical_plan(plan)
             .await?
             .execute_stream()
             .await?;
-        if stream.schema().fields().is_empty() {
-            // CREATE, DROP, SET: no columns, nothing to show.
+        if silent {
             let mut stream = stream;
             while let Some(batch) = futures::StreamExt::next(&mut stream).await {
                 batch?;
@@ -355,10 +361,55 @@ async fn cancellable<T>(
     }
 }
 
-/// Completes on Ctrl-C; never when Ctrl-C cannot be listened for.
-async fn ctrl_c() {
-    if tokio::signal::ctrl_c().await.is_err() {
-        std::future::pending::<()>().await;
+/// Ctrl-C presses, counted on a thread of their own with a runtime of its own: a query whose
+/// operators compute without yielding can keep every worker thread of the main runtime busy,
+/// and then none would be free to notice the signal.
+struct Interrupts {
+    presses: tokio::sync::watch::Receiver<u64>,
+}
+
+impl Interrupts {
+    /// Start listening; from then on Ctrl-C no longer ends the process.
+    fn listen() -> Result<Interrupts> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io("start", "the Ctrl-C listener", e))?;
+        let (count, presses) = tokio::sync::watch::channel(0_u64);
+        let (listening, ready) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("cts-ctrl-c".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    loop {
+                        // The handler is installed at the first poll: say so once it is.
+                        let mut press = Box::pin(tokio::signal::ctrl_c());
+                        let early = futures::FutureExt::now_or_never(&mut press);
+                        let _ = listening.send(());
+                        let pressed = match early {
+                            Some(pressed) => pressed,
+                            None => press.await,
+                        };
+                        if pressed.is_err() || count.is_closed() {
+                            return;
+                        }
+                        count.send_modify(|n| *n += 1);
+                    }
+                });
+            })
+            .map_err(|e| Error::io("start", "the Ctrl-C listener", e))?;
+        // Within moments; a listener that never starts only means Ctrl-C cannot cancel.
+        let _ = ready.recv_timeout(std::time::Duration::from_secs(5));
+        Ok(Interrupts { presses })
+    }
+
+    /// Completes at the next Ctrl-C (not at one pressed before); never if there can be none.
+    async fn pressed(&self) {
+        let mut presses = self.presses.clone();
+        presses.mark_unchanged();
+        if presses.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
 
@@ -1158,6 +1209,53 @@ mod tests {
         // A query that ends first is not cancelled.
         let quick = cancellable(async { Ok(7) }, std::future::pending()).await;
         assert!(matches!(quick, Ok(7)));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_real_sigint_cancels_a_query_that_keeps_the_workers_busy() {
+        let interrupts = match Interrupts::listen() {
+            Ok(i) => i,
+            Err(e) => panic!("{e}"),
+        };
+        // Two busy loops that never yield hold both worker threads, as a cross join can.
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        for _ in 0..2 {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            });
+        }
+        let query = std::future::pending::<Result<()>>();
+        let pid = std::process::id().to_string();
+        let sender = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            std::process::Command::new("kill")
+                .args(["-INT", &pid])
+                .status()
+        });
+        let bounded = std::time::Duration::from_secs(20);
+        let cancelled = std::thread::spawn(move || {
+            // The test's own runtime has no free worker: wait on a thread of its own.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build();
+            match runtime {
+                Ok(rt) => rt.block_on(async move {
+                    tokio::time::timeout(bounded, cancellable(query, interrupts.pressed())).await
+                }),
+                Err(e) => panic!("{e}"),
+            }
+        })
+        .join();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            matches!(cancelled, Ok(Ok(Err(Error::Cancelled)))),
+            "{:?}",
+            cancelled.map(|r| r.map(|r| r.map(|_| ())))
+        );
+        assert!(matches!(sender.join(), Ok(Ok(status)) if status.success()));
     }
 
     #[tokio::test]
