@@ -466,10 +466,10 @@ fn write_help(out: &mut dyn Write) -> Result<()> {
         text.push_str(&format!("  {usage:<18} {what}\n"));
     }
     text.push_str(
-        "\nJSON functions over request, response, message, user and extra: \
-         json_get_str(request, 'key', ...) (a nested key: one argument per level), \
-         json_get_int, json_get_float, json_get_bool, json_get_json, json_contains, \
-         json_length; e.g. json_get_str(request, 'security_group_rule', 'remote_ip_prefix').\n",
+        "\nJSON functions reach into request, response, message, user and extra:\n  \
+         json_get_str(request, 'key', ...)  the text at a key path, one argument per level\n  \
+         json_get_int, json_get_float, json_get_bool, json_get_json, json_contains, json_length\n  \
+         e.g. WHERE json_get_str(request, 'security_group_rule', 'remote_ip_prefix') = '0.0.0.0/0'\n",
     );
     out.write_all(text.as_bytes())
         .map_err(|e| Error::io("write", "standard output", e))
