@@ -81,6 +81,29 @@ pub enum Error {
         limit: std::time::Duration,
     },
 
+    /// A query was cancelled (Ctrl-C in the shell).
+    #[error("query cancelled")]
+    Cancelled,
+
+    /// The shell is read-only and the statement would create, change or copy data, or change
+    /// settings.
+    #[error(
+        "refused, the shell is read-only ({refused}): start it with `cts shell --write` to allow it"
+    )]
+    ReadOnly {
+        /// What DataFusion refused, e.g. `DML not supported: COPY`.
+        refused: String,
+    },
+
+    /// Statements of a script failed (each was reported as it failed).
+    #[error("{failed} of {total} statements failed")]
+    Script {
+        /// How many failed.
+        failed: usize,
+        /// How many there were (meta-commands included).
+        total: usize,
+    },
+
     /// A local file operation failed.
     #[error("{operation} {path}: {source}")]
     Io {

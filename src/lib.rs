@@ -20,6 +20,7 @@
 //! | results as table, CSV, JSON, Markdown, HTML | [`output`] |
 //! | compliance reports and the report pack | [`report`] |
 //! | batch export to Parquet | [`export`] |
+//! | the interactive SQL shell | [`shell`] |
 //! | sample buckets | [`sample`] |
 #![warn(missing_docs)]
 #![deny(clippy::unwrap_used)]
@@ -37,6 +38,7 @@ pub mod output;
 pub mod query;
 pub mod report;
 pub mod sample;
+pub mod shell;
 pub mod source;
 pub mod storage;
 pub mod wal;

@@ -18,6 +18,7 @@ use cts::load::{LoadOptions, load};
 use cts::output::{Format, write_stream};
 use cts::query::QueryLimits;
 use cts::sample::{GenOptions, generate};
+use cts::shell::ShellOptions;
 use cts::source::Source;
 use cts::storage::{Location, StorageOptions};
 use cts::{Error, Result};
@@ -195,6 +196,17 @@ enum Command {
         /// The query.
         query: String,
         /// Output format: table, csv, json, ndjson, md, html.
+        #[arg(long, short, default_value = "table")]
+        format: Format,
+    },
+    /// Interactive SQL shell over traces, hot_traces and archive_traces (reads statements from
+    /// stdin when it is not a terminal).
+    Shell {
+        /// Allow statements that create, change or copy data (CREATE, INSERT, COPY, DROP) or
+        /// change settings (SET); without it the shell is read-only.
+        #[arg(long)]
+        write: bool,
+        /// Output format at start: table, csv, json, ndjson (\format changes it).
         #[arg(long, short, default_value = "table")]
         format: Format,
     },
@@ -458,14 +470,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Sql { query, format } => {
-            let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;
-            let limits = QueryLimits {
-                memory_bytes: cli.memory_limit,
-                timeout: cli.query_timeout.map(Duration::from_secs_f64),
-            };
-            let hot = cli.data_dir.join(HOT_DIR);
-            let ctx = cts::query::session_with(&archive, Some(&hot), &limits).await?;
-            cts::report::register_views(&ctx).await?;
+            let limits = query_limits(cli.memory_limit, cli.query_timeout);
+            let ctx =
+                query_session(&cli.data_dir, cli.archive.as_deref(), &storage, &limits).await?;
             limits
                 .enforce(async {
                     let stream = ctx.sql(&query).await?.execute_stream().await?;
@@ -476,6 +483,18 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         .map_err(|e| Error::io("write", "standard output", e))
                 })
                 .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Shell { write, format } => {
+            let limits = query_limits(cli.memory_limit, cli.query_timeout);
+            let ctx =
+                query_session(&cli.data_dir, cli.archive.as_deref(), &storage, &limits).await?;
+            let options = ShellOptions {
+                write,
+                format,
+                history: ShellOptions::default_history(),
+            };
+            cts::shell::run(&ctx, &limits, options).await?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -560,6 +579,28 @@ async fn report_command(
             })
         }
     }
+}
+
+fn query_limits(memory_bytes: usize, timeout: Option<f64>) -> QueryLimits {
+    QueryLimits {
+        memory_bytes,
+        timeout: timeout.map(Duration::from_secs_f64),
+    }
+}
+
+/// The session of `cts sql` and `cts shell`: `traces`, `hot_traces`, `archive_traces` and the
+/// reports as views.
+async fn query_session(
+    data_dir: &std::path::Path,
+    archive: Option<&str>,
+    storage: &StorageOptions,
+    limits: &QueryLimits,
+) -> Result<datafusion::prelude::SessionContext> {
+    let archive = open_archive(data_dir, archive, storage)?;
+    let hot = data_dir.join(HOT_DIR);
+    let ctx = cts::query::session_with(&archive, Some(&hot), limits).await?;
+    cts::report::register_views(&ctx).await?;
+    Ok(ctx)
 }
 
 /// `512MB`, `4GB`, `1GiB`, or a number of bytes.
