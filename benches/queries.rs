@@ -8,7 +8,10 @@ use cts::archive::Archive;
 use cts::storage::Location;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let (Some(archive), Some(queries)) = (args.first(), args.get(1)) else {
         eprintln!("usage: queries ARCHIVE_DIR QUERIES_FILE [RUNS]");
         std::process::exit(2);
@@ -54,7 +57,11 @@ fn main() {
             }
             times.remove(0);
             times.sort_by(f64::total_cmp);
-            println!("{name} {rows} {:.1} {:.1}", times[times.len() / 2], times[0]);
+            println!(
+                "{name} {rows} {:.1} {:.1}",
+                times[times.len() / 2],
+                times[0]
+            );
         }
     });
 }
