@@ -490,7 +490,7 @@ pub async fn pack(
 body {{ font-family: system-ui, sans-serif; margin: 2em; color: #222; }}
 table {{ border-collapse: collapse; font-size: 0.85em; margin: 0.5em 0; }}
 th, td {{ border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: left; vertical-align: top; }}
-th {{ background: #f0f0f0; }} td.n {{ text-align: right; }}
+th {{ background: #f0f0f0; }} td.n {{ text-align: right; }} td:first-child {{ white-space: nowrap; }}
 tr.hit td {{ background: #fff4e0; }} tr.error td, p.error {{ color: #a00; }}
 p.meta {{ color: #666; }} section {{ margin-top: 2em; }}
 </style></head><body>
@@ -532,7 +532,7 @@ fn chart(days: &BTreeMap<String, BTreeMap<String, i64>>) -> String {
         .unwrap_or(1)
         .max(1);
     let (bar, gap, height) = (18usize, 4usize, 200f64);
-    let width = days.len() * (bar + gap) + 60;
+    let width = days.len() * (bar + gap) + 120;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{}\" role=\"img\" aria-label=\"traces per day by rating\">\n",
         height as usize + 80
