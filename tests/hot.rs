@@ -402,3 +402,42 @@ fn all_files(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_appends_are_committed_together_and_each_answered() {
+    let data = Data::new();
+    let now = now_ms();
+    let hot = data.open(options(hours(24))).await;
+    let mut tasks = Vec::new();
+    for i in 0..220 {
+        let hot = hot.clone();
+        // The last 20 repeat earlier IDs: one of each pair is a duplicate.
+        let id = format!("c{:03}", i % 200);
+        tasks.push(tokio::spawn(async move {
+            hot.append(batch(&[(&id, now - MINUTE)])).await
+        }));
+    }
+    let mut total = AppendSummary::default();
+    for task in tasks {
+        total += task.await.expect("task").expect("append");
+    }
+    assert_eq!(
+        total,
+        AppendSummary {
+            hot: 200,
+            archived: 0,
+            duplicates: 20
+        }
+    );
+    let ids = data.ids("traces").await;
+    assert_eq!(ids.len(), 200);
+    assert_eq!(ids[0], "c000");
+    assert_eq!(ids[199], "c199");
+    // Appends that waited while another was written went into one frame with it.
+    let frames = cts::wal::read_log(&only_file(&data.hot_dir().join("wal")))
+        .expect("log")
+        .batches
+        .len();
+    assert!(frames < 220, "{frames} log frames for 220 appends");
+    eprintln!("220 concurrent appends in {frames} log frames");
+}
