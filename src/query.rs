@@ -240,10 +240,7 @@ impl HotTable {
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         let schema = hot::hot_schema();
         let Some(watermark) = snapshot.watermark_ms else {
-            let projected = Arc::new(schema.project(
-                projection.map_or(&(0..schema.fields().len()).collect::<Vec<_>>(), |p| p),
-            )?);
-            return Ok(Arc::new(EmptyExec::new(projected)));
+            return empty_plan(&schema, projection);
         };
         let (low, high) = time_range(filters);
         let low = low.map_or(watermark, |l| l.max(watermark));
@@ -375,14 +372,22 @@ impl TableProvider for TieredTable {
             );
         }
         if plans.is_empty() {
-            let schema = self.schema();
-            let projected = Arc::new(schema.project(
-                projection.map_or(&(0..schema.fields().len()).collect::<Vec<_>>(), |p| p),
-            )?);
-            return Ok(Arc::new(EmptyExec::new(projected)));
+            return empty_plan(&self.schema(), projection);
         }
         UnionExec::try_new(plans)
     }
+}
+
+/// A plan with no rows, of `schema` projected.
+fn empty_plan(
+    schema: &SchemaRef,
+    projection: Option<&Vec<usize>>,
+) -> DfResult<Arc<dyn ExecutionPlan>> {
+    let projected = match projection {
+        Some(p) => Arc::new(schema.project(p)?),
+        None => schema.clone(),
+    };
+    Ok(Arc::new(EmptyExec::new(projected)))
 }
 
 /// Scan `table` keeping only the rows for which `bound` (on `time`) holds, whatever the
