@@ -200,6 +200,7 @@ pub fn parse_json(json: &[u8]) -> Result<Parsed<'_>, DecodeError> {
     let mut sink = Sink {
         parsed: Parsed::default(),
         next_record: 1,
+        depth: 0,
     };
     let mut de = serde_json::Deserializer::from_slice(json);
     let json_err = |source| DecodeError::Json { source, hint: "" };
@@ -230,7 +231,14 @@ pub fn parse_json(json: &[u8]) -> Result<Parsed<'_>, DecodeError> {
 struct Sink<'a> {
     parsed: Parsed<'a>,
     next_record: usize,
+    /// Envelopes around the element being taken.
+    depth: usize,
 }
+
+/// Envelopes inside envelopes, at most (real files have one). Each level is parsed again, by a
+/// recursive call: without a limit, `{"cts":{"cts":...}}` a few thousand deep (1 KB gzipped)
+/// overflowed the stack, and took time quadratic in its depth.
+const MAX_ENVELOPE_DEPTH: usize = 8;
 
 impl<'a> Sink<'a> {
     fn take(&mut self, element: Element<'a>) -> Result<(), serde_json::Error> {
@@ -252,7 +260,18 @@ impl<'a> Sink<'a> {
                 });
                 self.next_record += 1;
             }
+            Element::Envelope(inner) if self.depth >= MAX_ENVELOPE_DEPTH => {
+                return self.take(Element::Reject {
+                    trace_id: None,
+                    reason: format!(
+                        "not a trace: envelopes nested more than {MAX_ENVELOPE_DEPTH} deep"
+                    ),
+                    raw: inner.get().to_string(),
+                });
+            }
             Element::Envelope(inner) => {
+                // (On an error the whole parse fails: `depth` need not be restored.)
+                self.depth += 1;
                 let mut de = serde_json::Deserializer::from_str(inner.get());
                 if inner.get().starts_with('[') {
                     de.deserialize_seq(ArrayVisitor { sink: self })?;
@@ -260,6 +279,7 @@ impl<'a> Sink<'a> {
                     let element = ElementSeed.deserialize(&mut de)?;
                     self.take(element)?;
                 }
+                self.depth -= 1;
             }
         }
         Ok(())

@@ -122,10 +122,11 @@ impl TraceFileKey {
             gzip,
         };
         parsed.read_folders(folders);
-        if parsed.region.is_none() && !name_region.is_empty() {
-            // No CloudTraces folder: the file name's region, less any sub-project.
+        if parsed.region.is_none() {
+            // No CloudTraces folder: the file name's region, less any sub-project (none when
+            // empty, as in `_CloudTrace__myproj_...`).
             let region = name_region.split('_').next().unwrap_or(name_region);
-            parsed.region = Some(region.to_string());
+            parsed.region = (!region.is_empty()).then(|| region.to_string());
         }
         Some(parsed)
     }
@@ -252,6 +253,17 @@ mod tests {
         };
         assert_eq!(k.region.as_deref(), Some("eu-nl"));
         assert_eq!(k.tracker, None);
+    }
+
+    #[test]
+    fn an_empty_region_in_the_file_name_is_no_region() {
+        // Found by fuzzing (fuzz/regressions/layout): it once parsed as `Some("")`.
+        let bare = "cts_CloudTrace__myproj_2024-06-30T10-00-00Z_0123456789abcdef.json.gz";
+        let ObjectKind::TraceFile(k) = classify(bare) else {
+            panic!("not recognised")
+        };
+        assert_eq!(k.region, None);
+        assert_eq!(k.name_region, "_myproj");
     }
 
     #[test]

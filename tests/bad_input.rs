@@ -273,6 +273,36 @@ fn deeply_nested_request() {
 }
 
 #[test]
+fn envelopes_nested_deeper_than_eight_are_set_aside() {
+    // Found by fuzzing (fuzz/regressions/decode): `{"cts":{"cts":...}}` 100,000 deep, 1 KB
+    // gzipped, once overflowed the stack and aborted the load.
+    let depth = 100_000;
+    let deep = format!("{}[]{}", r#"{"cts":"#.repeat(depth), "}".repeat(depth));
+    let shallow = format!(
+        r#"{{"traces":{{"cts":{{"traces":[{}]}}}}}}"#,
+        trace("inside-three", 9)
+    );
+    let (summary, n) = load_with_good_neighbour(vec![
+        (key("00000000000000b0", "json.gz"), gzip(deep.as_bytes())),
+        (key("00000000000000b1", "json"), shallow.into_bytes()),
+    ]);
+    assert!(summary.failures.is_empty(), "{summary}");
+    assert_eq!((summary.files_loaded, n), (3, 2), "{summary}");
+    let reasons: Vec<String> = summary
+        .reject_samples
+        .iter()
+        .map(|(file, r)| {
+            assert!(file.ends_with("00000000000000b0.json.gz"), "{file}");
+            r.to_string()
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        ["record 1: not a trace: envelopes nested more than 8 deep"]
+    );
+}
+
+#[test]
 fn duplicate_keys_the_last_wins() {
     let json = r#"[{"trace_id":"d","time":1719745200000,"trace_name":"first","trace_name":"second","x":1,"x":2}]"#;
     let decoded = cts::decode::decode_file(json.as_bytes(), "d.json", None).expect("decodes");
