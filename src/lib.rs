@@ -21,6 +21,7 @@
 //! | compliance reports and the report pack | [`report`] |
 //! | batch export to Parquet | [`export`] |
 //! | the interactive SQL shell | [`shell`] |
+//! | the CTS API: trackers, recording, trace list, transfer to buckets | [`serve`] |
 //! | sample buckets | [`sample`] |
 #![warn(missing_docs)]
 #![deny(clippy::unwrap_used)]
@@ -38,6 +39,7 @@ pub mod output;
 pub mod query;
 pub mod report;
 pub mod sample;
+pub mod serve;
 pub mod shell;
 pub mod source;
 pub mod storage;

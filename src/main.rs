@@ -210,6 +210,30 @@ enum Command {
         #[arg(long, short, default_value = "table")]
         format: Format,
     },
+    /// Serve the CTS v3 API: trackers, recording of traces, the trace list, and transfer of
+    /// trace files to the trackers' buckets. A project's data is in DATA_DIR/projects/<id>.
+    Serve {
+        /// Configuration file, JSON: listen, region, buckets, transfer_interval_seconds and
+        /// tokens ({"TOKEN": "PROJECT_ID"}). Flags override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// An API token (X-Auth-Token) and the project it may act on (repeatable).
+        #[arg(long = "token", value_name = "TOKEN=PROJECT_ID")]
+        tokens: Vec<String>,
+        /// Where trackers' buckets are: a folder holding one folder per bucket, or s3:// for
+        /// the buckets of --endpoint [default: DATA_DIR/buckets].
+        #[arg(long)]
+        buckets: Option<String>,
+        /// Time between two transfers of trace files, e.g. 5m or 30s [default: 5m].
+        #[arg(long, value_parser = parse_duration)]
+        transfer_interval: Option<Duration>,
+        /// The region the service stands for, in trace file keys and names [default: eu-de].
+        #[arg(long)]
+        cts_region: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -497,6 +521,78 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             cts::shell::run(&ctx, &limits, options).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Serve {
+            config,
+            listen,
+            tokens,
+            buckets,
+            transfer_interval,
+            cts_region,
+        } => {
+            let file = match &config {
+                Some(path) => cts::serve::ConfigFile::read(path)?,
+                None => cts::serve::ConfigFile::default(),
+            };
+            let mut all_tokens = file.tokens;
+            for t in tokens {
+                let (token, project) = t.split_once('=').ok_or_else(|| {
+                    Error::InvalidInput(format!("--token {t:?}: write TOKEN=PROJECT_ID"))
+                })?;
+                all_tokens.insert(token.to_string(), project.to_string());
+            }
+            let interval = match (transfer_interval, file.transfer_interval_seconds) {
+                (Some(d), _) => d,
+                (None, Some(s)) => Duration::try_from_secs_f64(s).map_err(|e| {
+                    Error::InvalidInput(format!("transfer_interval_seconds {s}: {e}"))
+                })?,
+                (None, None) => Duration::from_secs(300),
+            };
+            let default_buckets = cli.data_dir.join("buckets");
+            let config = cts::serve::ServeConfig {
+                listen: listen
+                    .or(file.listen)
+                    .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8080))),
+                data_dir: cli.data_dir.clone(),
+                region: cts_region
+                    .or(file.region)
+                    .unwrap_or_else(|| "eu-de".to_string()),
+                tokens: all_tokens,
+                buckets: buckets
+                    .or(file.buckets)
+                    .unwrap_or_else(|| default_buckets.to_string_lossy().into_owned()),
+                transfer_interval: interval,
+                storage,
+                hot: hot_options,
+                limits: query_limits(cli.memory_limit, cli.query_timeout),
+            };
+            let server = cts::serve::Server::open(config).await?;
+            cts::serve::run(server, shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Resolves at Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
     }
 }
 

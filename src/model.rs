@@ -79,6 +79,22 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     Arc::new(Schema::new(fields))
 });
 
+/// Whether `column` holds a field of the trace as CTS writes it, in trace files and in API
+/// answers. The other columns are derived from `user` (`user_name`, ...), say where the trace
+/// came from (`region`, `source_file`), or keep what the schema does not know (`extra`).
+pub fn is_trace_field(column: &str) -> bool {
+    matches!(
+        column,
+        col::TRACE_ID
+            | col::TIME
+            | col::RECORD_TIME
+            | "read_only"
+            | "content_length"
+            | "total_time"
+    ) || TEXT_COLUMNS_A.contains(&column)
+        || TEXT_COLUMNS_B.contains(&column)
+}
+
 /// Text columns after `record_time`, in order (all of [`TraceRecord::text_a`]).
 const TEXT_COLUMNS_A: [&str; 20] = [
     "service_type",

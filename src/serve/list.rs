@@ -1,0 +1,335 @@
+//! The trace list (cts-spec.md §3.2): `GET /v3/{project_id}/traces`, newest first, paged by
+//! marker, from the hot store and the archive alike (the `traces` table).
+//!
+//! Pages are ordered by (`time`, `trace_id`), both descending, and `next=<trace_id>` continues
+//! strictly after that trace in this order: paging never skips or repeats a trace, even while
+//! new ones arrive.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, AsArray, BooleanArray, Int64Array, RecordBatch, TimestampMillisecondArray,
+};
+use arrow::datatypes::{DataType, TimeUnit};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use datafusion::prelude::{DataFrame, Expr, SessionContext, col, lit};
+use datafusion::scalar::ScalarValue;
+use serde_json::{Map, Value, json};
+
+use super::trackers::SYSTEM;
+use super::{ApiError, Authorized, Project, Server};
+use crate::error::Error;
+use crate::hot::HOT_DIR;
+use crate::model::{col as c, is_trace_field};
+
+/// Largest `limit`.
+pub const MAX_LIMIT: usize = 200;
+/// `limit` when none is given.
+pub const DEFAULT_LIMIT: usize = 10;
+
+fn ts(ms: i64) -> Expr {
+    lit(ScalarValue::TimestampMillisecond(
+        Some(ms),
+        Some("UTC".into()),
+    ))
+}
+
+/// A session over the project's `traces` (hot store and archive).
+pub async fn session(server: &Server, project: &Project) -> Result<SessionContext, ApiError> {
+    crate::query::session_with(
+        project.archive(),
+        Some(&project.dir.join(HOT_DIR)),
+        &server.config.limits,
+    )
+    .await
+    .map_err(|e| ApiError::internal("CTS.0005", e))
+}
+
+fn query_error(e: impl Into<Error>) -> ApiError {
+    ApiError::bad_request("CTS.0300", format!("query failed: {}", e.into()))
+}
+
+/// The parameters of a trace list request, checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListParams {
+    /// Traces after this time (ms, exclusive).
+    pub from: i64,
+    /// Traces before this time (ms, exclusive).
+    pub to: i64,
+    /// Traces per page.
+    pub limit: usize,
+    /// Continue after this trace.
+    pub next: Option<String>,
+    /// Only this trace; every other parameter is ignored.
+    pub trace_id: Option<String>,
+    /// `system`: the management tracker's traces; `data`: a data tracker's.
+    pub tracker_name: String,
+    /// Column filters: (column, value), each an equality.
+    pub filters: Vec<(&'static str, String)>,
+}
+
+/// Query parameters that filter a column by equality (only for `trace_type=system`), and the
+/// column each filters.
+const FILTERS: &[(&str, &str)] = &[
+    ("service_type", "service_type"),
+    ("user", "user_name"),
+    ("resource_id", "resource_id"),
+    ("resource_name", "resource_name"),
+    ("resource_type", "resource_type"),
+    ("trace_name", "trace_name"),
+    ("access_key_id", "access_key_id"),
+    ("enterprise_project_id", "enterprise_project_id"),
+];
+
+impl ListParams {
+    /// Check the query parameters of a request made at `now` (ms).
+    pub fn parse(q: &BTreeMap<String, String>, now: i64) -> Result<ListParams, ApiError> {
+        let millis = |name: &str, default: i64| -> Result<i64, ApiError> {
+            match q.get(name) {
+                None => Ok(default),
+                Some(v) => v.trim().parse::<i64>().map_err(|_| {
+                    ApiError::invalid(format!(
+                        "{name} must be a time in milliseconds since 1970 (13 digits), not {v:?}"
+                    ))
+                }),
+            }
+        };
+        let to = millis("to", now)?;
+        let from = millis("from", to.min(now) - 3_600_000)?;
+        let limit = match q.get("limit") {
+            None => DEFAULT_LIMIT,
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(ApiError::invalid(format!(
+                        "limit must be a number from 1 to {MAX_LIMIT}, not {v:?}"
+                    )));
+                }
+            },
+        };
+        let trace_type = q.get("trace_type").map_or("system", String::as_str);
+        let tracker_name = match (trace_type, q.get("tracker_name")) {
+            ("system", None) => SYSTEM.to_string(),
+            ("system", Some(name)) if name == SYSTEM => SYSTEM.to_string(),
+            ("system", Some(name)) => {
+                return Err(ApiError::invalid(format!(
+                    "tracker_name {name:?}: with trace_type=system it can only be system"
+                )));
+            }
+            ("data", Some(name)) if !name.is_empty() => name.clone(),
+            ("data", _) => {
+                return Err(ApiError::invalid(
+                    "tracker_name is needed with trace_type=data: the data tracker's name",
+                ));
+            }
+            (other, _) => {
+                return Err(ApiError::invalid(format!(
+                    "trace_type must be system or data, not {other:?}"
+                )));
+            }
+        };
+        let mut filters = Vec::new();
+        if trace_type == "system" {
+            for (param, column) in FILTERS {
+                if let Some(v) = q.get(*param) {
+                    filters.push((*column, v.clone()));
+                }
+            }
+        }
+        if let Some(rating) = q.get("trace_rating") {
+            if !["normal", "warning", "incident"].contains(&rating.as_str()) {
+                return Err(ApiError::invalid(format!(
+                    "trace_rating must be normal, warning or incident, not {rating:?}"
+                )));
+            }
+            filters.push((c::TRACE_RATING, rating.clone()));
+        }
+        Ok(ListParams {
+            from,
+            to,
+            limit,
+            next: q.get("next").filter(|m| !m.is_empty()).cloned(),
+            trace_id: q.get("trace_id").filter(|m| !m.is_empty()).cloned(),
+            tracker_name,
+            filters,
+        })
+    }
+
+    /// The filter of the traces in the window and of the tracker, before paging.
+    fn window(&self) -> Expr {
+        let tracker = if self.tracker_name == SYSTEM {
+            col("tracker_name")
+                .is_null()
+                .or(col("tracker_name").eq(lit(SYSTEM)))
+        } else {
+            col("tracker_name").eq(lit(self.tracker_name.clone()))
+        };
+        let mut e = col(c::TIME)
+            .gt(ts(self.from))
+            .and(col(c::TIME).lt(ts(self.to)))
+            .and(tracker);
+        for (column, value) in &self.filters {
+            e = e.and(col(*column).eq(lit(value.clone())));
+        }
+        e
+    }
+}
+
+/// One page of the trace list: the traces, newest first, and the marker of the next page.
+pub async fn page(
+    ctx: &SessionContext,
+    p: &ListParams,
+) -> Result<(Vec<Value>, Option<String>), ApiError> {
+    let traces = ctx
+        .table(crate::query::TRACES_TABLE)
+        .await
+        .map_err(query_error)?;
+    if let Some(id) = &p.trace_id {
+        let df = traces
+            .filter(col(c::TRACE_ID).eq(lit(id.clone())))
+            .and_then(|df| df.limit(0, Some(1)))
+            .map_err(query_error)?;
+        return Ok((collect_json(df).await?, None));
+    }
+    let mut filter = p.window();
+    if let Some(marker) = &p.next {
+        let found = traces
+            .clone()
+            .filter(filter.clone().and(col(c::TRACE_ID).eq(lit(marker.clone()))))
+            .and_then(|df| df.select(vec![col(c::TIME)]))
+            .and_then(|df| df.limit(0, Some(1)))
+            .map_err(query_error)?
+            .collect()
+            .await
+            .map_err(query_error)?;
+        let time = found
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .and_then(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<TimestampMillisecondArray>()
+                    .map(|a| a.value(0))
+            })
+            .ok_or_else(|| {
+                ApiError::invalid(format!(
+                    "next: no trace {marker:?} among the traces this query lists"
+                ))
+            })?;
+        filter = filter.and(
+            col(c::TIME).lt(ts(time)).or(col(c::TIME)
+                .eq(ts(time))
+                .and(col(c::TRACE_ID).lt(lit(marker.clone())))),
+        );
+    }
+    let df = traces
+        .filter(filter)
+        .and_then(|df| {
+            df.sort(vec![
+                col(c::TIME).sort(false, false),
+                col(c::TRACE_ID).sort(false, false),
+            ])
+        })
+        .and_then(|df| df.limit(0, Some(p.limit + 1)))
+        .map_err(query_error)?;
+    let mut rows = collect_json(df).await?;
+    let marker = if rows.len() > p.limit {
+        rows.truncate(p.limit);
+        rows.last()
+            .and_then(|t| t.get(c::TRACE_ID))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    } else {
+        None
+    };
+    Ok((rows, marker))
+}
+
+async fn collect_json(df: DataFrame) -> Result<Vec<Value>, ApiError> {
+    let batches = df.collect().await.map_err(query_error)?;
+    let mut out = Vec::new();
+    for batch in &batches {
+        traces_json(batch, &mut out);
+    }
+    Ok(out)
+}
+
+/// The traces of `batch` as CTS writes them (in trace files and API answers): the trace
+/// fields, `user` as it came, and the fields the schema does not know, from `extra`.
+pub fn traces_json(batch: &RecordBatch, out: &mut Vec<Value>) {
+    let schema = batch.schema();
+    for row in 0..batch.num_rows() {
+        let mut trace = Map::new();
+        for (field, column) in schema.fields().iter().zip(batch.columns()) {
+            let name = field.name().as_str();
+            if column.is_null(row) {
+                continue;
+            }
+            if name == "user" || name == c::EXTRA {
+                let text = column.as_string::<i32>().value(row);
+                match (name, serde_json::from_str::<Value>(text)) {
+                    ("user", Ok(v)) => {
+                        trace.insert(name.into(), v);
+                    }
+                    ("user", Err(_)) => {
+                        trace.insert(name.into(), Value::from(text));
+                    }
+                    (_, Ok(Value::Object(extra))) => {
+                        for (k, v) in extra {
+                            trace.entry(k).or_insert(v);
+                        }
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+            if !is_trace_field(name) {
+                continue;
+            }
+            let value = match column.data_type() {
+                DataType::Utf8 => Value::from(column.as_string::<i32>().value(row)),
+                DataType::Timestamp(TimeUnit::Millisecond, _) => column
+                    .as_any()
+                    .downcast_ref::<TimestampMillisecondArray>()
+                    .map_or(Value::Null, |a| Value::from(a.value(row))),
+                DataType::Int64 => column
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .map_or(Value::Null, |a| Value::from(a.value(row))),
+                DataType::Boolean => column
+                    .as_any()
+                    .downcast_ref::<BooleanArray>()
+                    .map_or(Value::Null, |a| Value::from(a.value(row))),
+                _ => continue,
+            };
+            trace.insert(name.into(), value);
+        }
+        out.push(Value::Object(trace));
+    }
+}
+
+/// `GET /v3/{project_id}/traces`: `{"traces": [...], "meta_data": {"count", "marker"}}`.
+pub async fn list(
+    State(server): State<Arc<Server>>,
+    Authorized(project): Authorized,
+    query: std::result::Result<Query<BTreeMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::invalid(format!("query string: {e}")))?;
+    let params = ListParams::parse(&q, chrono::Utc::now().timestamp_millis())?;
+    let ctx = session(&server, &project).await?;
+    let run = page(&ctx, &params);
+    let (traces, marker) = match server.config.limits.timeout {
+        Some(limit) => tokio::time::timeout(limit, run).await.map_err(|_| {
+            ApiError::bad_request("CTS.0300", Error::QueryTimeout { limit }.to_string())
+        })??,
+        None => run.await?,
+    };
+    Ok(axum::Json(json!({
+        "traces": traces,
+        "meta_data": {"count": traces.len(), "marker": marker},
+    }))
+    .into_response())
+}

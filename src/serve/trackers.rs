@@ -1,0 +1,764 @@
+//! Trackers (cts-spec.md §3.4): create, update (start, stop), list, delete, and quotas (§3.7).
+//!
+//! A project has at most one management tracker, named `system`, and up to
+//! [`DATA_TRACKER_QUOTA`] data trackers. Trackers persist in the project's `trackers.json`,
+//! replaced atomically on every change, together with how far each was transferred.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::{ApiError, Authorized, Server};
+use crate::error::{Error, Result};
+
+/// Data trackers a project may have (`CTS.0200` beyond).
+pub const DATA_TRACKER_QUOTA: usize = 99;
+/// Name of the management tracker.
+pub const SYSTEM: &str = "system";
+
+/// A tracker, as the API returns it (TrackerResponseBody).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tracker {
+    /// UUID.
+    pub id: String,
+    /// Creation time, ms.
+    pub create_time: i64,
+    /// `system` or `data`.
+    pub tracker_type: String,
+    /// `system` for the management tracker.
+    pub tracker_name: String,
+    /// Account (the project ID here: a self-hosted service has no IAM domain).
+    pub domain_id: String,
+    /// Project.
+    pub project_id: String,
+    /// `enabled` or `disabled` as set; returned as `error` while its bucket is unusable.
+    pub status: String,
+    /// Why the status is `error`: `noBucket` or `bucketPolicyError`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Whether trace files are verified with digest files.
+    pub is_support_validate: bool,
+    /// Whether trace files are encrypted (with `kms_id`).
+    pub is_support_trace_files_encryption: bool,
+    /// KMS key for encryption.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kms_id: Option<String>,
+    /// Whether the tracker applies to an organisation.
+    pub is_organization_tracker: bool,
+    /// Agency (`cts_admin_trust`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency_name: Option<String>,
+    /// `{"exclude_service": ["KMS"]}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_event_selector: Option<Value>,
+    /// Transfer to LTS.
+    pub lts: Lts,
+    /// Transfer to OBS.
+    pub obs_info: ObsInfo,
+    /// The bucket whose object operations a data tracker records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_bucket: Option<DataBucket>,
+}
+
+/// `lts` of a tracker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lts {
+    /// Whether traces also go to LTS.
+    pub is_lts_enabled: bool,
+    /// Always `CTS`.
+    pub log_group_name: String,
+    /// `system-trace` for the management tracker, else `CTS/<tracker_name>`.
+    pub log_topic_name: String,
+}
+
+/// `obs_info` of a tracker: where its trace files go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObsInfo {
+    /// The bucket (empty: no transfer).
+    pub bucket_name: String,
+    /// Prepended to trace file names.
+    pub file_prefix_name: String,
+    /// Whether the bucket was created with the tracker.
+    pub is_obs_created: bool,
+    /// Whether the service may write to the bucket.
+    pub is_authorized_bucket: bool,
+    /// Days objects are kept (data trackers).
+    pub bucket_lifecycle: i64,
+    /// `gzip` (`.json.gz` files) or `json` (`.json`).
+    pub compress_type: String,
+    /// One folder per service.
+    pub is_sort_by_service: bool,
+    /// Region of the bucket.
+    pub bucket_location: String,
+}
+
+/// `data_bucket` of a data tracker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataBucket {
+    /// The tracked bucket.
+    pub data_bucket_name: String,
+    /// Whether its traces are searchable.
+    pub search_enabled: bool,
+    /// `READ` and/or `WRITE`.
+    pub data_event: Vec<String>,
+}
+
+/// A tracker as stored: the API's view and how far its traces were transferred.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredTracker {
+    /// The tracker.
+    #[serde(flatten)]
+    pub tracker: Tracker,
+    /// Traces recorded (`record_time`) before this (ms) are in the bucket.
+    pub transferred_to: i64,
+}
+
+impl StoredTracker {
+    /// The tracker as the API shows it: `status` is `error` while `detail` says why.
+    pub fn view(&self) -> Tracker {
+        let mut t = self.tracker.clone();
+        if t.status == "enabled" && t.detail.is_some() {
+            t.status = "error".into();
+        } else {
+            t.detail = None;
+        }
+        t
+    }
+
+    /// Whether the tracker records and transfers.
+    pub fn enabled(&self) -> bool {
+        self.tracker.status == "enabled"
+    }
+}
+
+/// The trackers of one project, and the file that holds them.
+#[derive(Debug)]
+pub struct TrackerBook {
+    path: PathBuf,
+    /// The trackers, in order of creation.
+    pub trackers: Vec<StoredTracker>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct BookFile {
+    trackers: Vec<StoredTracker>,
+}
+
+impl TrackerBook {
+    /// Read `trackers.json` of the project folder `dir` (none yet: no trackers).
+    pub fn open(dir: &Path) -> Result<TrackerBook> {
+        let path = dir.join("trackers.json");
+        let trackers = match std::fs::read(&path) {
+            Ok(bytes) => {
+                serde_json::from_slice::<BookFile>(&bytes)
+                    .map_err(|e| Error::InvalidInput(format!("{}: {e}", path.display())))?
+                    .trackers
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(Error::io("read", &path, e)),
+        };
+        Ok(TrackerBook { path, trackers })
+    }
+
+    /// Write the trackers durably (temporary file, sync, rename).
+    pub fn save(&self) -> Result<()> {
+        let file = BookFile {
+            trackers: self.trackers.clone(),
+        };
+        let bytes = serde_json::to_vec_pretty(&file)
+            .map_err(|e| Error::Internal(format!("trackers to JSON: {e}")))?;
+        crate::wal::write_atomic(&self.path, &bytes)
+    }
+
+    /// The tracker named `name`.
+    pub fn get(&self, name: &str) -> Option<&StoredTracker> {
+        self.trackers
+            .iter()
+            .find(|t| t.tracker.tracker_name == name)
+    }
+
+    /// The tracker named `name`, to change.
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut StoredTracker> {
+        self.trackers
+            .iter_mut()
+            .find(|t| t.tracker.tracker_name == name)
+    }
+
+    /// The latest transfer cursor of any tracker (record times are never handed out below it).
+    pub fn latest_cursor(&self) -> i64 {
+        self.trackers
+            .iter()
+            .map(|t| t.transferred_to)
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn count(&self, kind: &str) -> usize {
+        self.trackers
+            .iter()
+            .filter(|t| t.tracker.tracker_type == kind)
+            .count()
+    }
+}
+
+/// The body of create and update (CreateTrackerRequestBody, UpdateTrackerRequestBody).
+/// Fields not listed are ignored, as CTS does.
+#[derive(Debug, Default, Deserialize)]
+pub struct TrackerBody {
+    tracker_type: Option<String>,
+    tracker_name: Option<String>,
+    is_lts_enabled: Option<bool>,
+    obs_info: Option<ObsInfoBody>,
+    is_support_validate: Option<bool>,
+    is_support_trace_files_encryption: Option<bool>,
+    kms_id: Option<String>,
+    management_event_selector: Option<Value>,
+    data_bucket: Option<DataBucketBody>,
+    agency_name: Option<String>,
+    is_organization_tracker: Option<bool>,
+    status: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ObsInfoBody {
+    bucket_name: Option<String>,
+    file_prefix_name: Option<String>,
+    is_obs_created: Option<bool>,
+    bucket_lifecycle: Option<i64>,
+    compress_type: Option<String>,
+    is_sort_by_service: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct DataBucketBody {
+    data_bucket_name: Option<String>,
+    data_event: Option<Vec<String>>,
+}
+
+/// Parse a JSON body, naming the field that is wrong (`CTS.0003`).
+pub fn parse_body<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::invalid("the message body is empty"));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            ApiError::invalid(format!("invalid message body: {}", e.inner()))
+        } else {
+            ApiError::invalid(format!("invalid message body: {path}: {}", e.inner()))
+        }
+    })
+}
+
+/// `tracker_type` of a body: `system` or `data`.
+fn tracker_type(body: &TrackerBody) -> Result<&str, ApiError> {
+    match body.tracker_type.as_deref() {
+        Some(t @ ("system" | "data")) => Ok(t),
+        Some(other) => Err(ApiError::invalid(format!(
+            "tracker_type must be system or data, not {other:?}"
+        ))),
+        None => Err(ApiError::invalid("tracker_type is missing")),
+    }
+}
+
+/// `tracker_name` of a body, checked against its type.
+fn tracker_name<'b>(body: &'b TrackerBody, kind: &str) -> Result<&'b str, ApiError> {
+    let name = body
+        .tracker_name
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid("tracker_name is missing"))?;
+    if kind == "system" {
+        if name != SYSTEM {
+            return Err(ApiError::bad_request(
+                "CTS.0204",
+                format!("the management tracker's tracker_name can only be system, not {name:?}"),
+            ));
+        }
+    } else if name.is_empty()
+        || name.len() > 32
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        || name.eq_ignore_ascii_case("system")
+        || name.eq_ignore_ascii_case("system-trace")
+    {
+        return Err(ApiError::bad_request(
+            "CTS.0203",
+            format!(
+                "tracker_name {name:?}: 1-32 letters, digits, '_' or '-', and not system or system-trace"
+            ),
+        ));
+    }
+    Ok(name)
+}
+
+/// A valid OBS bucket name: 3-63 of `[a-z0-9.-]`, starting with a lowercase letter or a digit.
+pub fn valid_bucket_name(name: &str) -> bool {
+    (3..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && name
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+}
+
+/// Apply `obs_info` of a body to `obs`.
+fn apply_obs_info(obs: &mut ObsInfo, body: &ObsInfoBody) -> Result<(), ApiError> {
+    if let Some(name) = &body.bucket_name {
+        if !name.is_empty() && !valid_bucket_name(name) {
+            return Err(ApiError::bad_request(
+                "CTS.0231",
+                format!(
+                    "obs_info.bucket_name {name:?}: 3-63 lowercase letters, digits, '.' or '-', \
+                     starting with a letter or a digit"
+                ),
+            ));
+        }
+        obs.bucket_name = name.clone();
+    }
+    if let Some(prefix) = &body.file_prefix_name {
+        if prefix.len() > 64
+            || !prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || b == b'-')
+        {
+            return Err(ApiError::bad_request(
+                "CTS.0218",
+                format!(
+                    "obs_info.file_prefix_name {prefix:?}: 0-64 letters, digits, '.', '_' or '-'"
+                ),
+            ));
+        }
+        obs.file_prefix_name = prefix.clone();
+    }
+    if let Some(kind) = &body.compress_type {
+        if kind != "gzip" && kind != "json" {
+            return Err(ApiError::invalid(format!(
+                "obs_info.compress_type must be gzip or json, not {kind:?}"
+            )));
+        }
+        obs.compress_type = kind.clone();
+    }
+    if let Some(sort) = body.is_sort_by_service {
+        obs.is_sort_by_service = sort;
+    }
+    if let Some(created) = body.is_obs_created {
+        obs.is_obs_created = created;
+    }
+    if let Some(days) = body.bucket_lifecycle {
+        if days < 0 {
+            return Err(ApiError::invalid(format!(
+                "obs_info.bucket_lifecycle must not be negative, not {days}"
+            )));
+        }
+        obs.bucket_lifecycle = days;
+    }
+    Ok(())
+}
+
+/// Check the encryption fields of a body (`CTS.0221` without a KMS key).
+fn apply_common(t: &mut Tracker, body: &TrackerBody) -> Result<(), ApiError> {
+    if let Some(v) = body.is_support_validate {
+        t.is_support_validate = v;
+    }
+    if let Some(v) = body.is_lts_enabled {
+        t.lts.is_lts_enabled = v;
+    }
+    if let Some(v) = &body.kms_id {
+        t.kms_id = Some(v.clone()).filter(|k| !k.is_empty());
+    }
+    if let Some(v) = body.is_support_trace_files_encryption {
+        t.is_support_trace_files_encryption = v;
+    }
+    if t.is_support_trace_files_encryption && t.kms_id.is_none() {
+        return Err(ApiError::bad_request(
+            "CTS.0221",
+            "kms_id is empty: is_support_trace_files_encryption needs a KMS key ID",
+        ));
+    }
+    if let Some(v) = &body.management_event_selector {
+        t.management_event_selector = Some(v.clone());
+    }
+    if let Some(v) = &body.agency_name {
+        t.agency_name = Some(v.clone());
+    }
+    if let Some(v) = body.is_organization_tracker {
+        t.is_organization_tracker = v;
+    }
+    Ok(())
+}
+
+/// The tracked bucket of a data tracker's body.
+fn data_bucket(body: &TrackerBody) -> Result<DataBucket, ApiError> {
+    let given = body.data_bucket.as_ref();
+    let name = given
+        .and_then(|d| d.data_bucket_name.clone())
+        .unwrap_or_default();
+    if name.is_empty() {
+        return Err(ApiError::bad_request(
+            "CTS.0210",
+            "data_bucket.data_bucket_name: the tracked OBS bucket cannot be empty",
+        ));
+    }
+    let events = given
+        .and_then(|d| d.data_event.clone())
+        .unwrap_or_else(|| vec!["WRITE".into()]);
+    if events.is_empty() || events.iter().any(|e| e != "READ" && e != "WRITE") {
+        return Err(ApiError::bad_request(
+            "CTS.0225",
+            format!("data_bucket.data_event {events:?}: only READ and/or WRITE can be tracked"),
+        ));
+    }
+    Ok(DataBucket {
+        data_bucket_name: name,
+        search_enabled: false,
+        data_event: events,
+    })
+}
+
+/// Whether the bucket `name` can take trace files: `None`, or the `detail` of why not.
+pub async fn bucket_problem(server: &Server, name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        return None;
+    }
+    if let Some(path) = server.local_bucket(name) {
+        return if path.is_dir() {
+            None
+        } else {
+            Some("noBucket")
+        };
+    }
+    let Ok(location) = server.bucket(name) else {
+        return Some("noBucket");
+    };
+    use futures::StreamExt;
+    let mut listing = location.store().list(None);
+    match listing.next().await {
+        None | Some(Ok(_)) => None,
+        Some(Err(e)) => Some(problem_of(&e.to_string())),
+    }
+}
+
+/// `detail` for a storage error's text.
+pub fn problem_of(error: &str) -> &'static str {
+    if error.contains("NoSuchBucket") || error.contains("not found") || error.contains("404") {
+        "noBucket"
+    } else {
+        "bucketPolicyError"
+    }
+}
+
+/// Create the bucket of a tracker with `is_obs_created`: a folder under a local bucket root.
+async fn create_bucket(server: &Server, name: &str) -> Result<(), ApiError> {
+    let Some(path) = server.local_bucket(name) else {
+        return Err(ApiError::bad_request(
+            "CTS.0216",
+            format!(
+                "failed to create bucket {name:?}: cts serve creates buckets only under a local \
+                 bucket folder; create it in the object store and set is_obs_created to false"
+            ),
+        ));
+    };
+    if path.is_dir() {
+        return Err(ApiError::bad_request(
+            "CTS.0215",
+            format!("the bucket {name:?} already exists: set is_obs_created to false"),
+        ));
+    }
+    std::fs::create_dir_all(&path).map_err(|e| {
+        ApiError::bad_request("CTS.0216", format!("failed to create bucket {name:?}: {e}"))
+    })
+}
+
+fn write_error(e: Error) -> ApiError {
+    ApiError::internal("CTS.0004", e)
+}
+
+/// `POST /v3/{project_id}/tracker`: 201 and the tracker.
+pub async fn create(
+    State(server): State<Arc<Server>>,
+    Authorized(project): Authorized,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: TrackerBody = parse_body(&body)?;
+    let kind = tracker_type(&body)?;
+    let name = tracker_name(&body, kind)?;
+    let mut book = project.trackers.lock().await;
+    if kind == "system" && book.count("system") > 0 {
+        return Err(ApiError::bad_request(
+            "CTS.0201",
+            "a management tracker has been created",
+        ));
+    }
+    if book.get(name).is_some() {
+        return Err(ApiError::bad_request(
+            "CTS.0208",
+            format!("the tracker {name:?} already exists"),
+        ));
+    }
+    if kind == "data" && book.count("data") >= DATA_TRACKER_QUOTA {
+        return Err(ApiError::bad_request(
+            "CTS.0200",
+            format!(
+                "the number of data trackers has reached the upper limit of {DATA_TRACKER_QUOTA}"
+            ),
+        ));
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    let mut tracker = Tracker {
+        id: uuid::Uuid::new_v4().to_string(),
+        create_time: now,
+        tracker_type: kind.to_string(),
+        tracker_name: name.to_string(),
+        domain_id: project.id.clone(),
+        project_id: project.id.clone(),
+        status: "enabled".into(),
+        detail: None,
+        is_support_validate: false,
+        is_support_trace_files_encryption: false,
+        kms_id: None,
+        is_organization_tracker: false,
+        agency_name: None,
+        management_event_selector: None,
+        lts: Lts {
+            is_lts_enabled: false,
+            log_group_name: "CTS".into(),
+            log_topic_name: if kind == "system" {
+                "system-trace".into()
+            } else {
+                format!("CTS/{name}")
+            },
+        },
+        obs_info: ObsInfo {
+            bucket_name: String::new(),
+            file_prefix_name: String::new(),
+            is_obs_created: false,
+            is_authorized_bucket: false,
+            bucket_lifecycle: 0,
+            compress_type: "gzip".into(),
+            is_sort_by_service: true,
+            bucket_location: server.config.region.clone(),
+        },
+        data_bucket: None,
+    };
+    if let Some(status) = &body.status {
+        set_status(&mut tracker, status)?;
+    }
+    apply_common(&mut tracker, &body)?;
+    if let Some(obs) = &body.obs_info {
+        apply_obs_info(&mut tracker.obs_info, obs)?;
+    }
+    if kind == "data" {
+        let tracked = data_bucket(&body)?;
+        check_tracked_bucket(&book, &tracker, &tracked, None)?;
+        tracker.data_bucket = Some(tracked);
+    }
+    let bucket = tracker.obs_info.bucket_name.clone();
+    if tracker.obs_info.is_obs_created && !bucket.is_empty() {
+        create_bucket(&server, &bucket).await?;
+    }
+    tracker.detail = bucket_problem(&server, &bucket).await.map(str::to_string);
+    tracker.obs_info.is_authorized_bucket = !bucket.is_empty() && tracker.detail.is_none();
+    let stored = StoredTracker {
+        tracker,
+        transferred_to: now,
+    };
+    let view = stored.view();
+    book.trackers.push(stored);
+    book.save().map_err(write_error)?;
+    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+}
+
+fn set_status(t: &mut Tracker, status: &str) -> Result<(), ApiError> {
+    if status != "enabled" && status != "disabled" {
+        return Err(ApiError::bad_request(
+            "CTS.0205",
+            format!("status can only be enabled or disabled, not {status:?}"),
+        ));
+    }
+    t.status = status.to_string();
+    Ok(())
+}
+
+/// A bucket is tracked by one data tracker only, and is not a transfer bucket of itself.
+fn check_tracked_bucket(
+    book: &TrackerBook,
+    tracker: &Tracker,
+    tracked: &DataBucket,
+    except: Option<&str>,
+) -> Result<(), ApiError> {
+    if tracked.data_bucket_name == tracker.obs_info.bucket_name {
+        return Err(ApiError::bad_request(
+            "CTS.0213",
+            "the transfer bucket (obs_info.bucket_name) cannot be the tracked bucket",
+        ));
+    }
+    let taken = book.trackers.iter().any(|t| {
+        Some(t.tracker.tracker_name.as_str()) != except
+            && t.tracker
+                .data_bucket
+                .as_ref()
+                .is_some_and(|d| d.data_bucket_name == tracked.data_bucket_name)
+    });
+    if taken {
+        return Err(ApiError::bad_request(
+            "CTS.0209",
+            format!(
+                "the bucket {:?} is already tracked by another tracker",
+                tracked.data_bucket_name
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `PUT /v3/{project_id}/tracker`: 200, no body. `status` starts and stops the tracker.
+pub async fn update(
+    State(server): State<Arc<Server>>,
+    Authorized(project): Authorized,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: TrackerBody = parse_body(&body)?;
+    let kind = tracker_type(&body)?;
+    let name = tracker_name(&body, kind)?;
+    let mut book = project.trackers.lock().await;
+    let mut tracker = book
+        .get(name)
+        .filter(|t| t.tracker.tracker_type == kind)
+        .ok_or_else(|| ApiError::no_tracker(name))?
+        .tracker
+        .clone();
+    if let Some(status) = &body.status {
+        set_status(&mut tracker, status)?;
+    }
+    apply_common(&mut tracker, &body)?;
+    let old_bucket = tracker.obs_info.bucket_name.clone();
+    if let Some(obs) = &body.obs_info {
+        apply_obs_info(&mut tracker.obs_info, obs)?;
+    }
+    if let Some(given) = &body.data_bucket {
+        let tracked = data_bucket(&body)?;
+        let current = tracker.data_bucket.as_ref();
+        if given.data_bucket_name.is_some()
+            && current.map(|d| &d.data_bucket_name) != Some(&tracked.data_bucket_name)
+        {
+            return Err(ApiError::bad_request(
+                "CTS.0212",
+                "the tracked bucket (data_bucket.data_bucket_name) cannot be modified",
+            ));
+        }
+        check_tracked_bucket(&book, &tracker, &tracked, Some(name))?;
+        if let Some(d) = tracker.data_bucket.as_mut() {
+            d.data_event = tracked.data_event;
+        }
+    }
+    let bucket = tracker.obs_info.bucket_name.clone();
+    if body.obs_info.as_ref().and_then(|o| o.is_obs_created) == Some(true)
+        && !bucket.is_empty()
+        && bucket != old_bucket
+    {
+        create_bucket(&server, &bucket).await?;
+    }
+    tracker.detail = bucket_problem(&server, &bucket).await.map(str::to_string);
+    tracker.obs_info.is_authorized_bucket = !bucket.is_empty() && tracker.detail.is_none();
+    if let Some(stored) = book.get_mut(name) {
+        stored.tracker = tracker;
+    }
+    book.save().map_err(write_error)?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// Query of list and delete.
+#[derive(Debug, Default, Deserialize)]
+pub struct TrackerQuery {
+    tracker_name: Option<String>,
+    tracker_type: Option<String>,
+}
+
+fn query_of(
+    query: std::result::Result<Query<TrackerQuery>, QueryRejection>,
+) -> Result<TrackerQuery, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::invalid(format!("query string: {e}")))?;
+    if let Some(t) = &q.tracker_type
+        && t != "system"
+        && t != "data"
+    {
+        return Err(ApiError::invalid(format!(
+            "tracker_type must be system or data, not {t:?}"
+        )));
+    }
+    Ok(q)
+}
+
+/// `GET /v3/{project_id}/trackers[?tracker_name=&tracker_type=]`: `{"trackers": [...]}`.
+pub async fn list(
+    Authorized(project): Authorized,
+    query: std::result::Result<Query<TrackerQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query_of(query)?;
+    let book = project.trackers.lock().await;
+    let trackers: Vec<Tracker> = book
+        .trackers
+        .iter()
+        .filter(|t| {
+            q.tracker_name
+                .as_ref()
+                .is_none_or(|n| &t.tracker.tracker_name == n)
+                && q.tracker_type
+                    .as_ref()
+                    .is_none_or(|k| &t.tracker.tracker_type == k)
+        })
+        .map(StoredTracker::view)
+        .collect();
+    Ok(axum::Json(json!({ "trackers": trackers })).into_response())
+}
+
+/// `DELETE /v3/{project_id}/trackers?tracker_name=&tracker_type=`: 204. Without a name, every
+/// tracker of `tracker_type` (default `data`) is deleted.
+pub async fn delete(
+    Authorized(project): Authorized,
+    query: std::result::Result<Query<TrackerQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let q = query_of(query)?;
+    let mut book = project.trackers.lock().await;
+    let before = book.trackers.len();
+    match &q.tracker_name {
+        Some(name) => {
+            let kind = q.tracker_type.as_deref();
+            book.trackers.retain(|t| {
+                !(&t.tracker.tracker_name == name
+                    && kind.is_none_or(|k| t.tracker.tracker_type == k))
+            });
+            if book.trackers.len() == before {
+                return Err(ApiError::no_tracker(name));
+            }
+        }
+        None => {
+            let kind = q.tracker_type.as_deref().unwrap_or("data");
+            book.trackers.retain(|t| t.tracker.tracker_type != kind);
+        }
+    }
+    book.save().map_err(write_error)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /v3/{project_id}/quotas`: `{"resources": [{type, used, quota}]}`.
+pub async fn quotas(Authorized(project): Authorized) -> Result<Response, ApiError> {
+    let book = project.trackers.lock().await;
+    Ok(axum::Json(json!({"resources": [
+        {"type": "system_tracker", "used": book.count("system"), "quota": 1},
+        {"type": "data_tracker", "used": book.count("data"), "quota": DATA_TRACKER_QUOTA},
+        {"type": "smn_notification", "used": 0, "quota": 100},
+    ]}))
+    .into_response())
+}

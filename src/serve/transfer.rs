@@ -1,0 +1,271 @@
+//! Transfer: every few minutes, the traces each enabled tracker recorded since its last
+//! transfer go to its bucket as trace files in the CTS layout (cts-spec.md §2.1-2.3):
+//! `CloudTraces/<region>/<yyyy>/<mm>/<dd>/<tracker>/[<service>/]<prefix>_CloudTrace_<region>_<time>Z_<hex16>.json[.gz]`.
+//!
+//! At least once and crash-safe: a tracker's traces are selected by `record_time` in
+//! `[transferred_to, settled)`, where `settled` is a time before which every recording has
+//! finished ([`super::record::Clock`]); the files are written whole (each object appears at
+//! once or not at all), and only then is `transferred_to` moved on, durably. A server that
+//! dies in between sends those traces again on its next transfer; `cts load` drops the
+//! duplicates by `trace_id`, as it does for CTS's own at-least-once delivery.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use datafusion::prelude::{col, lit};
+use datafusion::scalar::ScalarValue;
+use serde_json::{Value, json};
+
+use super::list::{session, traces_json};
+use super::trackers::{SYSTEM, StoredTracker, problem_of};
+use super::{ApiError, Authorized, Project, Server};
+use crate::error::{Error, Result};
+use crate::layout::TraceFileKey;
+use crate::model::col as c;
+
+/// Traces in one trace file, at most (CTS splits large transfers into several files too).
+pub const MAX_TRACES_PER_FILE: usize = 10_000;
+
+/// What one transfer of one tracker did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrackerTransfer {
+    /// The tracker.
+    pub tracker: String,
+    /// Trace files written.
+    pub files: usize,
+    /// Traces in them.
+    pub traces: usize,
+    /// Why it failed, when it did (its traces are sent at the next transfer).
+    pub error: Option<String>,
+}
+
+/// Transfer the traces of every enabled tracker of `project` with a bucket.
+pub async fn transfer_project(server: &Server, project: &Project) -> Vec<TrackerTransfer> {
+    let _one_at_a_time = server.transferring.lock().await;
+    let settled = server.clock.settled();
+    let trackers: Vec<StoredTracker> = project
+        .trackers
+        .lock()
+        .await
+        .trackers
+        .iter()
+        .filter(|t| t.enabled() && !t.tracker.obs_info.bucket_name.is_empty())
+        .cloned()
+        .collect();
+    let mut done = Vec::new();
+    for stored in trackers {
+        if stored.transferred_to >= settled {
+            continue;
+        }
+        let name = stored.tracker.tracker_name.clone();
+        let result = transfer_tracker(server, project, &stored, settled).await;
+        let mut book = project.trackers.lock().await;
+        let Some(current) = book
+            .get_mut(&name)
+            .filter(|t| t.tracker.id == stored.tracker.id)
+        else {
+            continue; // deleted meanwhile
+        };
+        let report = match result {
+            Ok((files, traces)) => {
+                current.transferred_to = settled;
+                current.tracker.detail = None;
+                current.tracker.obs_info.is_authorized_bucket = true;
+                TrackerTransfer {
+                    tracker: name,
+                    files,
+                    traces,
+                    error: None,
+                }
+            }
+            Err(e) => {
+                let text = e.to_string();
+                current.tracker.detail = Some(problem_of(&text).to_string());
+                current.tracker.obs_info.is_authorized_bucket = false;
+                eprintln!(
+                    "cts serve: transfer of project {} tracker {name} failed (retried at the next transfer): {text}",
+                    project.id
+                );
+                TrackerTransfer {
+                    tracker: name,
+                    files: 0,
+                    traces: 0,
+                    error: Some(text),
+                }
+            }
+        };
+        if let Err(e) = book.save() {
+            eprintln!(
+                "cts serve: saving the trackers of project {}: {e}",
+                project.id
+            );
+        }
+        done.push(report);
+    }
+    done
+}
+
+/// Write the traces `stored` recorded in `[transferred_to, until)` to its bucket: the number
+/// of files and of traces.
+async fn transfer_tracker(
+    server: &Server,
+    project: &Project,
+    stored: &StoredTracker,
+    until: i64,
+) -> Result<(usize, usize)> {
+    let t = &stored.tracker;
+    if let Some(path) = server.local_bucket(&t.obs_info.bucket_name)
+        && !path.is_dir()
+    {
+        return Err(Error::InvalidInput(format!(
+            "NoSuchBucket: the bucket folder {} does not exist",
+            path.display()
+        )));
+    }
+    let bucket = server.bucket(&t.obs_info.bucket_name)?;
+    let ctx = session(server, project)
+        .await
+        .map_err(|e| Error::Internal(e.message))?;
+    let ts = |ms| {
+        lit(ScalarValue::TimestampMillisecond(
+            Some(ms),
+            Some("UTC".into()),
+        ))
+    };
+    let tracker = if t.tracker_name == SYSTEM {
+        col("tracker_name")
+            .is_null()
+            .or(col("tracker_name").eq(lit(SYSTEM)))
+    } else {
+        col("tracker_name").eq(lit(t.tracker_name.clone()))
+    };
+    let batches = ctx
+        .table(crate::query::TRACES_TABLE)
+        .await?
+        .filter(
+            col(c::RECORD_TIME)
+                .gt_eq(ts(stored.transferred_to))
+                .and(col(c::RECORD_TIME).lt(ts(until)))
+                .and(tracker),
+        )?
+        .sort(vec![
+            col("service_type").sort(true, true),
+            col(c::TIME).sort(true, true),
+            col(c::TRACE_ID).sort(true, true),
+        ])?
+        .collect()
+        .await?;
+    let mut traces = Vec::new();
+    for batch in &batches {
+        traces_json(batch, &mut traces);
+    }
+    let now = Utc::now();
+    let gzip = t.obs_info.compress_type != "json";
+    let mut files = 0;
+    let groups: Vec<(Option<String>, &[Value])> = if t.obs_info.is_sort_by_service {
+        by_service(&traces)
+    } else {
+        vec![(None, &traces[..])]
+    };
+    for (service, group) in groups {
+        for chunk in group.chunks(MAX_TRACES_PER_FILE) {
+            let suffix = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
+            let key = TraceFileKey::build(
+                &server.config.region,
+                &t.tracker_name,
+                service.as_deref(),
+                &t.obs_info.file_prefix_name,
+                now,
+                &suffix,
+                gzip,
+            );
+            let bytes = file_bytes(chunk, gzip)?;
+            bucket.write(&bucket.path(&key), bytes.into()).await?;
+            files += 1;
+        }
+    }
+    Ok((files, traces.len()))
+}
+
+/// Consecutive traces of one service (they are sorted by service), with the service's folder.
+fn by_service(traces: &[Value]) -> Vec<(Option<String>, &[Value])> {
+    let service = |v: &Value| folder(v.get("service_type").and_then(Value::as_str));
+    let mut groups = Vec::new();
+    let mut start = 0;
+    for i in 1..=traces.len() {
+        if i == traces.len() || service(&traces[i]) != service(&traces[start]) {
+            groups.push((Some(service(&traces[start])), &traces[start..i]));
+            start = i;
+        }
+    }
+    groups
+}
+
+/// A service type as a folder name: itself when it is a plain word, else `OTHER`.
+fn folder(service: Option<&str>) -> String {
+    match service {
+        Some(s)
+            if !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            s.to_string()
+        }
+        _ => "OTHER".to_string(),
+    }
+}
+
+/// A trace file: a JSON array, gzipped or not.
+fn file_bytes(traces: &[Value], gzip: bool) -> Result<Vec<u8>> {
+    let json =
+        serde_json::to_vec(traces).map_err(|e| Error::Internal(format!("traces to JSON: {e}")))?;
+    if !gzip {
+        return Ok(json);
+    }
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(&json)
+        .and_then(|()| encoder.finish())
+        .map_err(|e| Error::Internal(format!("gzip: {e}")))
+}
+
+/// Transfer every project, then let each hot store roll over and compact, every
+/// `transfer_interval`, until `stop` says so (a transfer under way finishes first).
+pub async fn run_periodically(server: Arc<Server>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(server.config.transfer_interval) => {}
+            _ = stop.changed() => return,
+        }
+        for project in server.projects.values() {
+            for t in transfer_project(&server, project).await {
+                if t.files > 0 {
+                    eprintln!(
+                        "cts serve: project {} tracker {}: {} traces in {} files",
+                        project.id, t.tracker, t.traces, t.files
+                    );
+                }
+            }
+            if let Err(e) = project.hot.maintain(false).await {
+                eprintln!("cts serve: maintenance of project {}: {e}", project.id);
+            }
+        }
+    }
+}
+
+/// `POST /v3/{project_id}/transfer` (not in CTS): transfer now rather than at the next
+/// interval. `{"transfers": [{tracker, files, traces, error}]}`.
+pub async fn run_now(
+    State(server): State<Arc<Server>>,
+    Authorized(project): Authorized,
+) -> Result<Response, ApiError> {
+    let done = transfer_project(&server, &project).await;
+    let transfers: Vec<Value> = done
+        .iter()
+        .map(|t| json!({"tracker": t.tracker, "files": t.files, "traces": t.traces, "error": t.error}))
+        .collect();
+    Ok(axum::Json(json!({ "transfers": transfers })).into_response())
+}
