@@ -21,8 +21,13 @@ if [ ! -f "$bucket/.complete" ]; then
 fi
 if [ ! -f "$data/.complete" ]; then
   rm -rf "$data"
-  "$cts" --data-dir "$data" load "$bucket" --quiet >/dev/null
+  /usr/bin/time -o "$work/load-$traces.time" -f '%e %M' "$cts" --data-dir "$data" load "$bucket" --quiet >/dev/null
   touch "$data/.complete"
+fi
+if [ -f "$work/load-$traces.time" ]; then
+  read -r secs kb < "$work/load-$traces.time"
+  printf 'load of the bucket (%s of .json.gz, %s files): %s s, %d MB peak RSS; archive %s\n' \
+    "$(du -sh "$bucket" | cut -f1)" "$(find "$bucket" -type f | wc -l)" "$secs" "$((kb / 1024))" "$(du -sh "$data/archive" | cut -f1)"
 fi
 archive="$data/archive"
 pick() { "$cts" --data-dir "$data" sql --format csv "$1" | sed -n 2p; }
@@ -46,3 +51,9 @@ paste -d' ' <(echo "$ours") <(echo "$theirs") | while read -r name rows ms _ nam
   [ "$rows" = "$rows2" ] || { echo "row counts differ for $name: $rows vs $rows2" >&2; exit 1; }
   printf '| %s | %s | %s ms | %s ms | %.1fx |\n' "$name" "$rows" "$ms" "$dms" "$(echo "$dms/$ms" | bc -l)"
 done
+
+# The trace_id lookup as a user runs it: a whole `cts sql` process (start-up, planning, reading).
+for _ in 1 2 3; do
+  /usr/bin/time -f '%e' -o "$work/lookup.time" "$cts" --data-dir "$data" sql "SELECT trace_id, time, trace_name FROM traces WHERE trace_id = '$id'" >/dev/null
+  cat "$work/lookup.time"
+done | sort -n | sed -n 2p | xargs printf '\none trace by trace_id with `cts sql`, a whole process: %s s (median of 3)\n'

@@ -209,14 +209,9 @@ pub fn snapshot(dir: &Path) -> Result<Snapshot> {
                 log: Vec::new(),
             });
         };
-        let log = read_log(&wal_path(dir, state.wal))?;
+        let log = read_log_cached(&wal_path(dir, state.wal))?;
         let again = read_state(dir)?;
         if again.as_ref().map(|s| s.generation) == Some(state.generation) {
-            let log = log
-                .batches
-                .iter()
-                .map(with_day)
-                .collect::<Result<Vec<_>>>()?;
             return Ok(Snapshot {
                 dir: dir.to_path_buf(),
                 watermark_ms: Some(state.watermark_ms),
@@ -229,6 +224,48 @@ pub fn snapshot(dir: &Path) -> Result<Snapshot> {
         "the hot store in {} changed 100 times while being read",
         dir.display()
     )))
+}
+
+/// The frames of each live log this process has read (with their `day` column), and how many
+/// bytes of it they are. A log only grows until a new one replaces it, so a snapshot reads just
+/// the frames appended since the previous one: a server answering many queries does not decode
+/// the whole log (up to 64 MB) for each.
+static LOG_CACHE: LazyLock<std::sync::Mutex<HashMap<PathBuf, (u64, Vec<RecordBatch>)>>> =
+    LazyLock::new(Default::default);
+
+/// The batches of the log at `path`, in order, each with its `day` column.
+fn read_log_cached(path: &Path) -> Result<Vec<RecordBatch>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut cache = LOG_CACHE
+        .lock()
+        .map_err(|_| Error::Internal("hot store log cache poisoned".into()))?;
+    let (mut valid_len, mut batches) = cache.get(path).cloned().unwrap_or_default();
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("open", path, e)),
+    };
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io("read", path, e))?
+        .len();
+    if len < valid_len {
+        // Not the log that was cached (logs are never cut below a whole frame): read it anew.
+        (valid_len, batches) = (0, Vec::new());
+    }
+    let mut tail = Vec::new();
+    file.seek(SeekFrom::Start(valid_len))
+        .and_then(|_| file.read_to_end(&mut tail))
+        .map_err(|e| Error::io("read", path, e))?;
+    let contents = crate::wal::decode_frames(&tail, path)?;
+    for batch in &contents.batches {
+        batches.push(with_day(batch)?);
+    }
+    valid_len += contents.valid_len;
+    // Logs of the same hot store that this one replaced are not read again.
+    cache.retain(|cached, _| cached.parent() != path.parent());
+    cache.insert(path.to_path_buf(), (valid_len, batches.clone()));
+    Ok(batches)
 }
 
 /// The hot store in a data directory, open for writing.

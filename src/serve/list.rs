@@ -30,7 +30,20 @@ pub const MAX_LIMIT: usize = 200;
 /// `limit` when none is given.
 pub const DEFAULT_LIMIT: usize = 10;
 
-fn ts(ms: i64) -> Expr {
+/// The traces of the tracker `name`: for the management tracker, also those that name none
+/// (trace files of the management tracker do not carry `tracker_name`).
+pub fn recorded_by(name: &str) -> Expr {
+    if name == SYSTEM {
+        col("tracker_name")
+            .is_null()
+            .or(col("tracker_name").eq(lit(SYSTEM)))
+    } else {
+        col("tracker_name").eq(lit(name.to_string()))
+    }
+}
+
+/// A timestamp literal of the `time` and `record_time` columns.
+pub fn ts(ms: i64) -> Expr {
     lit(ScalarValue::TimestampMillisecond(
         Some(ms),
         Some("UTC".into()),
@@ -160,13 +173,7 @@ impl ListParams {
 
     /// The filter of the traces in the window and of the tracker, before paging.
     fn window(&self) -> Expr {
-        let tracker = if self.tracker_name == SYSTEM {
-            col("tracker_name")
-                .is_null()
-                .or(col("tracker_name").eq(lit(SYSTEM)))
-        } else {
-            col("tracker_name").eq(lit(self.tracker_name.clone()))
-        };
+        let tracker = recorded_by(&self.tracker_name);
         let mut e = col(c::TIME)
             .gt(ts(self.from))
             .and(col(c::TIME).lt(ts(self.to)))

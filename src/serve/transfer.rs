@@ -15,12 +15,11 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use datafusion::prelude::{col, lit};
-use datafusion::scalar::ScalarValue;
+use datafusion::prelude::col;
 use serde_json::{Value, json};
 
-use super::list::{session, traces_json};
-use super::trackers::{SYSTEM, StoredTracker, problem_of};
+use super::list::{recorded_by, session, traces_json, ts};
+use super::trackers::{StoredTracker, problem_of};
 use super::{ApiError, Authorized, Project, Server};
 use crate::error::{Error, Result};
 use crate::layout::TraceFileKey;
@@ -129,19 +128,7 @@ async fn transfer_tracker(
     let ctx = session(server, project)
         .await
         .map_err(|e| Error::Internal(e.message))?;
-    let ts = |ms| {
-        lit(ScalarValue::TimestampMillisecond(
-            Some(ms),
-            Some("UTC".into()),
-        ))
-    };
-    let tracker = if t.tracker_name == SYSTEM {
-        col("tracker_name")
-            .is_null()
-            .or(col("tracker_name").eq(lit(SYSTEM)))
-    } else {
-        col("tracker_name").eq(lit(t.tracker_name.clone()))
-    };
+    let tracker = recorded_by(&t.tracker_name);
     let batches = ctx
         .table(crate::query::TRACES_TABLE)
         .await?
