@@ -230,8 +230,11 @@ pub fn snapshot(dir: &Path) -> Result<Snapshot> {
 /// bytes of it they are. A log only grows until a new one replaces it, so a snapshot reads just
 /// the frames appended since the previous one: a server answering many queries does not decode
 /// the whole log (up to 64 MB) for each.
-static LOG_CACHE: LazyLock<std::sync::Mutex<HashMap<PathBuf, (u64, Vec<RecordBatch>)>>> =
+static LOG_CACHE: LazyLock<std::sync::Mutex<HashMap<PathBuf, CachedLog>>> =
     LazyLock::new(Default::default);
+
+/// Bytes of whole frames read, and their batches.
+type CachedLog = (u64, Vec<RecordBatch>);
 
 /// The batches of the log at `path`, in order, each with its `day` column.
 fn read_log_cached(path: &Path) -> Result<Vec<RecordBatch>> {
