@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 traces=${1:-1000000}
 work=${CTS_BENCH_DIR:-benches/data}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cts/target}"
-python3 -c 'import duckdb' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check duckdb
+python3 -c 'import duckdb, pytz' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check duckdb pytz  # pytz: DuckDB's Python rows with time zones
 cargo build --release --quiet
 cargo bench --bench queries --no-run --quiet 2>/dev/null
 cts="$CARGO_TARGET_DIR/release/cts"

@@ -101,9 +101,15 @@ pub async fn session_with(
     hot: Option<&Path>,
     limits: &QueryLimits,
 ) -> Result<SessionContext> {
-    let config = SessionConfig::new()
+    let mut config = SessionConfig::new()
         .with_information_schema(true)
         .with_default_catalog_and_schema("cts", "public");
+    // Late materialisation: a selective filter (one trace_id, one resource, one user) is
+    // evaluated on its own columns first, and the other columns are decoded only for the rows
+    // that pass (one trace by trace_id at 1M traces: 109 ms to about 50).
+    let parquet = &mut config.options_mut().execution.parquet;
+    parquet.pushdown_filters = true;
+    parquet.reorder_filters = true;
     let runtime = RuntimeEnvBuilder::new()
         .with_memory_limit(limits.memory_bytes, 1.0)
         .build_arc()?;
