@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every benchmark, one after the other, each printing its table (cts and DuckDB side by side on the
+# same input, in the same run, where DuckDB can do the same work):
+#   load.sh     cts load vs DuckDB read_json -> Parquet, 2 cores and 1; sizes; peak RSS
+#   queries.sh  five typical questions over the same Parquet, in-process; load RSS; lookup by trace_id
+#   reports.sh  the report pack vs DuckDB translations of every report
+#   ingest.sh   durable hot-store ingest (no DuckDB peer)
+#   serve.sh    recording through `cts serve` and trace-list latency (no DuckDB peer)
+# One command: benches/all.sh [TRACES] (default 1,000,000; benches/queries.sh 10000000 for 10 M).
+set -euo pipefail
+cd "$(dirname "$0")"
+traces=${1:-1000000}
+for bench in load queries reports; do
+  printf '\n## %s\n' "$bench"
+  "./$bench.sh" "$traces"
+done
+printf '\n## ingest\n'
+./ingest.sh
+printf '\n## serve\n'
+./serve.sh "$traces"
