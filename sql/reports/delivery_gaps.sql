@@ -31,20 +31,25 @@ periods AS (
       AND to_unixtime(period) + step_seconds <= to_unixtime(range_end)
       AND to_unixtime(period) + step_seconds <= to_unixtime(now())
 ),
-activity AS (
-    SELECT DISTINCT
-        COALESCE(region, '(unknown)') AS region,
-        service_type,
-        CASE WHEN s.hourly THEN CAST(date_trunc('hour', time) AS TIMESTAMP)
-             ELSE CAST(date_trunc('day', time) AS TIMESTAMP) END AS period
-    FROM traces, settings s
-    WHERE time >= CAST({{from}} AS TIMESTAMP)
-      AND time < CAST({{to}} AS TIMESTAMP)
-),
 series_activity AS (
-    SELECT region, COALESCE(service_type, '(none)') AS service_type, period FROM activity
-    UNION
-    SELECT region, '(all)' AS service_type, period FROM activity
+    -- the periods with traces of each region and service, and of each region as a whole: one
+    -- scan of traces (DataFusion does not materialise a CTE named twice; each name is a scan)
+    SELECT
+        COALESCE(region, '(unknown)') AS region,
+        CASE WHEN grouping(service_type) = 1 THEN '(all)'
+             ELSE COALESCE(service_type, '(none)') END AS service_type,
+        period
+    FROM (
+        SELECT
+            region,
+            service_type,
+            CASE WHEN s.hourly THEN CAST(date_trunc('hour', time) AS TIMESTAMP)
+                 ELSE CAST(date_trunc('day', time) AS TIMESTAMP) END AS period
+        FROM traces, settings s
+        WHERE time >= CAST({{from}} AS TIMESTAMP)
+          AND time < CAST({{to}} AS TIMESTAMP)
+    ) t
+    GROUP BY GROUPING SETS ((region, service_type, period), (region, period))
 ),
 series AS (
     SELECT region, service_type, min(period) AS first_period, count(DISTINCT period) AS active_periods
