@@ -12,13 +12,18 @@ cts="$CARGO_TARGET_DIR/debug/cts"
 work=${1:-$(mktemp -d)}
 data="$work/serve-data"
 rm -rf "$data" "$work/loaded"
+mkdir -p "$work"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 "$cts" --data-dir "$data" serve --listen "127.0.0.1:$port" --token demo-token=demo-project \
   --transfer-interval 1h 2> "$work/serve.log" &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
-until curl -sf "http://127.0.0.1:$port/health" >/dev/null; do sleep 0.1; done
+for _ in $(seq 300); do
+  curl -sf "http://127.0.0.1:$port/health" >/dev/null && break
+  kill -0 $server 2>/dev/null || { cat "$work/serve.log" >&2; exit 1; }
+  sleep 0.1
+done
 
 api="http://127.0.0.1:$port/v3/demo-project"
 auth=(-H "X-Auth-Token: demo-token" -H "Content-Type: application/json")
