@@ -427,7 +427,8 @@ async fn filtered_scan(
     Ok(Arc::new(filtered))
 }
 
-fn ts_literal(ms: i64) -> Expr {
+/// A literal of the `time` and `record_time` columns (UTC milliseconds).
+pub fn ts_literal(ms: i64) -> Expr {
     lit(ScalarValue::TimestampMillisecond(
         Some(ms),
         Some("UTC".into()),

@@ -16,7 +16,6 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use datafusion::prelude::{DataFrame, Expr, SessionContext, col, lit};
-use datafusion::scalar::ScalarValue;
 use serde_json::{Map, Value, json};
 
 use super::trackers::SYSTEM;
@@ -24,6 +23,7 @@ use super::{ApiError, Authorized, Project, Server};
 use crate::error::Error;
 use crate::hot::HOT_DIR;
 use crate::model::{col as c, is_trace_field};
+use crate::query::ts_literal as ts;
 
 /// Largest `limit`.
 pub const MAX_LIMIT: usize = 200;
@@ -40,14 +40,6 @@ pub fn recorded_by(name: &str) -> Expr {
     } else {
         col("tracker_name").eq(lit(name.to_string()))
     }
-}
-
-/// A timestamp literal of the `time` and `record_time` columns.
-pub fn ts(ms: i64) -> Expr {
-    lit(ScalarValue::TimestampMillisecond(
-        Some(ms),
-        Some("UTC".into()),
-    ))
 }
 
 /// A session over the project's `traces` (hot store and archive).

@@ -203,9 +203,9 @@ impl Server {
     /// [`Server::local_bucket`] first).
     pub fn bucket(&self, name: &str) -> Result<Location> {
         let base = self.config.buckets.trim_end_matches('/');
-        let url = if base.ends_with(':') || base.ends_with(":/") {
+        let url = if base.ends_with(':') {
             // `s3://`: the endpoint's buckets.
-            format!("{}//{name}", base.trim_end_matches('/'))
+            format!("{base}//{name}")
         } else {
             format!("{base}/{name}")
         };

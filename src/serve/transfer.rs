@@ -18,12 +18,13 @@ use chrono::Utc;
 use datafusion::prelude::col;
 use serde_json::{Value, json};
 
-use super::list::{recorded_by, session, traces_json, ts};
+use super::list::{recorded_by, session, traces_json};
 use super::trackers::{StoredTracker, problem_of};
 use super::{ApiError, Authorized, Project, Server};
 use crate::error::{Error, Result};
 use crate::layout::TraceFileKey;
 use crate::model::col as c;
+use crate::query::ts_literal as ts;
 
 /// Traces in one trace file, at most (CTS splits large transfers into several files too).
 pub const MAX_TRACES_PER_FILE: usize = 10_000;
