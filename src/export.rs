@@ -190,14 +190,14 @@ async fn write_file(
     let rows = limits
         .enforce(async {
             let mut stream = df.execute_stream().await?;
-            let schema = stream.schema();
+            let schema = crate::model::plain_types(&stream.schema());
             let props = writer_properties(128 * 1024).map_err(parquet_err)?;
             let sink = object_store::buffered::BufWriter::new(out.store().clone(), path.clone());
-            let mut writer =
-                AsyncArrowWriter::try_new(sink, schema, Some(props)).map_err(parquet_err)?;
+            let mut writer = AsyncArrowWriter::try_new(sink, schema.clone(), Some(props))
+                .map_err(parquet_err)?;
             let mut rows = 0u64;
             while let Some(batch) = stream.next().await {
-                let batch = batch?;
+                let batch = crate::model::cast_to(&batch?, &schema)?;
                 rows += batch.num_rows() as u64;
                 writer.write(&batch).await.map_err(parquet_err)?;
                 progress.set_message(format!("{url}: {rows} rows"));

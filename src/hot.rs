@@ -137,7 +137,7 @@ pub struct Snapshot {
     pub watermark_ms: Option<i64>,
     /// The segments.
     pub segments: Vec<Segment>,
-    /// The log's traces, in [`hot_schema`] (with `day`).
+    /// The log's traces, in [`hot_query_schema`] (with `day`, text as `Utf8View`).
     pub log: Vec<RecordBatch>,
 }
 
@@ -188,6 +188,22 @@ pub fn hot_schema() -> SchemaRef {
     HOT_SCHEMA.clone()
 }
 
+/// [`hot_schema`] as queries see it: the text columns of the trace as `Utf8View`
+/// ([`crate::model::query_schema`]), `day` as it is.
+pub fn hot_query_schema() -> SchemaRef {
+    HOT_QUERY_SCHEMA.clone()
+}
+
+static HOT_QUERY_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
+    let mut fields: Vec<Field> = crate::model::query_schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields.push(Field::new(col::DAY, DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
+});
+
 static HOT_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     let mut fields: Vec<Field> = trace_schema()
         .fields()
@@ -226,7 +242,7 @@ pub fn snapshot(dir: &Path) -> Result<Snapshot> {
     )))
 }
 
-/// The frames of each live log this process has read (with their `day` column), and how many
+/// The frames of each live log this process has read (in [`hot_query_schema`]), and how many
 /// bytes of it they are. A log only grows until a new one replaces it, so a snapshot reads just
 /// the frames appended since the previous one: a server answering many queries does not decode
 /// the whole log (up to 64 MB) for each.
@@ -236,7 +252,7 @@ static LOG_CACHE: LazyLock<std::sync::Mutex<HashMap<PathBuf, CachedLog>>> =
 /// Bytes of whole frames read, and their batches.
 type CachedLog = (u64, Vec<RecordBatch>);
 
-/// The batches of the log at `path`, in order, each with its `day` column.
+/// The batches of the log at `path`, in order, in [`hot_query_schema`].
 fn read_log_cached(path: &Path) -> Result<Vec<RecordBatch>> {
     use std::io::{Read, Seek, SeekFrom};
     let mut cache = LOG_CACHE
@@ -262,7 +278,10 @@ fn read_log_cached(path: &Path) -> Result<Vec<RecordBatch>> {
         .map_err(|e| Error::io("read", path, e))?;
     let contents = crate::wal::decode_frames(&tail, path)?;
     for batch in &contents.batches {
-        batches.push(with_day(batch)?);
+        batches.push(crate::model::cast_to(
+            &with_day(batch)?,
+            &hot_query_schema(),
+        )?);
     }
     valid_len += contents.valid_len;
     // Logs of the same hot store that this one replaced are not read again.

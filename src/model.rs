@@ -79,6 +79,81 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
     Arc::new(Schema::new(fields))
 });
 
+/// The schema that queries see: [`trace_schema`] with its text columns as `Utf8View`.
+///
+/// Traces are stored (decoded batches, Parquet, the hot store's log) with plain `Utf8` strings,
+/// which every Parquet reader understands. DataFusion reads Parquet strings as `Utf8View`, which
+/// points into the decoded pages instead of copying each string; declaring the tables in that
+/// type saves a cast of every string column on every scan, and lets grouping and comparison use
+/// the views' inline prefixes (top operators at 10 M traces: 210 ms to 196).
+pub fn query_schema() -> SchemaRef {
+    QUERY_SCHEMA.clone()
+}
+
+static QUERY_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| view_types(&trace_schema()));
+
+/// `schema` with each `Utf8` field as `Utf8View` (lists keep their items as they are).
+pub fn view_types(schema: &Schema) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `schema` with each `Utf8View` field as `Utf8`: how query results are written to Parquet, so
+/// that exported files have the archive's types and any Parquet reader takes them.
+pub fn plain_types(schema: &Schema) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8View => f.as_ref().clone().with_data_type(DataType::Utf8),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+/// `batch` with each column cast to its type in `schema` (same columns, same order), as when
+/// traces in [`trace_schema`] are served to queries in [`query_schema`].
+pub fn cast_to(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let failed = |e| Error::arrow("casting traces to the query schema", e);
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(column.clone())
+            } else {
+                arrow::compute::cast(column, field.data_type())
+            }
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(failed)?;
+    RecordBatch::try_new(schema.clone(), columns).map_err(failed)
+}
+
+/// The text at `row` of a string column of any of Arrow's three string types (`Utf8`,
+/// `LargeUtf8`, `Utf8View`); `None` for a null or a column that is not text.
+pub fn text_at(column: &dyn arrow::array::Array, row: usize) -> Option<&str> {
+    use arrow::array::AsArray;
+    if column.is_null(row) {
+        return None;
+    }
+    match column.data_type() {
+        DataType::Utf8 => Some(column.as_string::<i32>().value(row)),
+        DataType::LargeUtf8 => Some(column.as_string::<i64>().value(row)),
+        DataType::Utf8View => Some(column.as_string_view().value(row)),
+        _ => None,
+    }
+}
+
 /// Whether `column` holds a field of the trace as CTS writes it, in trace files and in API
 /// answers. The other columns are derived from `user` (`user_name`, ...), say where the trace
 /// came from (`region`, `source_file`), or keep what the schema does not know (`extra`).

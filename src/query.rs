@@ -34,7 +34,7 @@ use url::Url;
 use crate::archive::{Archive, DAY_MS, day_string};
 use crate::error::{Error, Result};
 use crate::hot::{self, Snapshot};
-use crate::model::{col as c, trace_schema};
+use crate::model::col as c;
 
 /// Name of the table of all traces: the hot store and the archive, each trace once.
 pub const TRACES_TABLE: &str = "traces";
@@ -153,7 +153,7 @@ pub fn archive_table(archive: &Archive) -> Result<Arc<dyn TableProvider>> {
         .with_table_partition_cols(vec![(c::DAY.to_string(), DataType::Utf8)]);
     let config = ListingTableConfig::new(url)
         .with_listing_options(options)
-        .with_schema(trace_schema());
+        .with_schema(crate::model::query_schema());
     let inner: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
     Ok(Arc::new(DayPrunedTable { inner }))
 }
@@ -244,7 +244,7 @@ impl HotTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let schema = hot::hot_schema();
+        let schema = hot::hot_query_schema();
         let Some(watermark) = snapshot.watermark_ms else {
             return empty_plan(&schema, projection);
         };
@@ -291,7 +291,7 @@ impl HotTable {
 #[async_trait::async_trait]
 impl TableProvider for HotTable {
     fn schema(&self) -> SchemaRef {
-        hot::hot_schema()
+        hot::hot_query_schema()
     }
 
     fn table_type(&self) -> TableType {

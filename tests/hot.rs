@@ -87,11 +87,15 @@ impl Data {
         batches
             .iter()
             .flat_map(|b| {
-                b.column(0)
-                    .as_string::<i32>()
-                    .iter()
-                    .map(|s| s.unwrap_or_default().to_string())
-                    .collect::<Vec<_>>()
+                {
+                    let column = b.column(0);
+                    (0..column.len()).map(move |row| {
+                        cts::model::text_at(column.as_ref(), row)
+                            .unwrap_or_default()
+                            .to_string()
+                    })
+                }
+                .collect::<Vec<_>>()
             })
             .collect()
     }
@@ -300,11 +304,15 @@ async fn a_query_on_recent_hours_reads_neither_the_archive_nor_older_days() {
     let ids: Vec<String> = batches
         .iter()
         .flat_map(|b| {
-            b.column(0)
-                .as_string::<i32>()
-                .iter()
-                .map(|s| s.unwrap_or_default().to_string())
-                .collect::<Vec<_>>()
+            {
+                let column = b.column(0);
+                (0..column.len()).map(move |row| {
+                    cts::model::text_at(column.as_ref(), row)
+                        .unwrap_or_default()
+                        .to_string()
+                })
+            }
+            .collect::<Vec<_>>()
         })
         .collect();
     assert_eq!(ids, strings(&["in-log", "recent"]));

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use arrow::array::AsArray;
 use cts::archive::Archive;
 use cts::load::{LoadOptions, load};
 use cts::output::{Format, write_batches};
@@ -141,11 +140,15 @@ fn check(name: &str) {
         let mut got: Vec<String> = batches
             .iter()
             .flat_map(|b| {
-                b.column(index)
-                    .as_string::<i32>()
-                    .iter()
-                    .map(|v| v.unwrap_or_default().to_string())
-                    .collect::<Vec<_>>()
+                {
+                    let column = b.column(index);
+                    (0..column.len()).map(move |row| {
+                        cts::model::text_at(column.as_ref(), row)
+                            .unwrap_or_default()
+                            .to_string()
+                    })
+                }
+                .collect::<Vec<_>>()
             })
             .collect();
         got.sort();

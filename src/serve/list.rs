@@ -8,9 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, AsArray, BooleanArray, Int64Array, RecordBatch, TimestampMillisecondArray,
-};
+use arrow::array::{Array, BooleanArray, Int64Array, RecordBatch, TimestampMillisecondArray};
 use arrow::datatypes::{DataType, TimeUnit};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -22,7 +20,7 @@ use super::trackers::SYSTEM;
 use super::{ApiError, Authorized, Project, Server};
 use crate::error::Error;
 use crate::hot::HOT_DIR;
-use crate::model::{col as c, is_trace_field};
+use crate::model::{col as c, is_trace_field, text_at};
 use crate::query::ts_literal as ts;
 
 /// Largest `limit`.
@@ -268,7 +266,7 @@ pub fn traces_json(batch: &RecordBatch, out: &mut Vec<Value>) {
                 continue;
             }
             if name == "user" || name == c::EXTRA {
-                let text = column.as_string::<i32>().value(row);
+                let text = text_at(column, row).unwrap_or_default();
                 match (name, serde_json::from_str::<Value>(text)) {
                     ("user", Ok(v)) => {
                         trace.insert(name.into(), v);
@@ -289,7 +287,9 @@ pub fn traces_json(batch: &RecordBatch, out: &mut Vec<Value>) {
                 continue;
             }
             let value = match column.data_type() {
-                DataType::Utf8 => Value::from(column.as_string::<i32>().value(row)),
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+                    Value::from(text_at(column, row).unwrap_or_default())
+                }
                 DataType::Timestamp(TimeUnit::Millisecond, _) => column
                     .as_any()
                     .downcast_ref::<TimestampMillisecondArray>()
