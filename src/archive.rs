@@ -142,20 +142,28 @@ impl Archive {
         format!("{}={}", col::DAY, day_string(day))
     }
 
-    /// Parquet files of one day (day number since the epoch).
+    /// The folder of one day's partition (day number since the epoch).
+    pub fn day_location(&self, day: i64) -> Location {
+        self.location
+            .child(&format!("{TRACES_DIR}/{}", Self::partition_of(day)))
+    }
+
+    /// Parquet files of one day (day number since the epoch), as queries see them: without the
+    /// files compaction replaced ([`crate::compact::visible`]).
     pub async fn day_files(&self, day: i64) -> Result<Vec<object_store::ObjectMeta>> {
-        let dir = self
-            .location
-            .child(&format!("{TRACES_DIR}/{}", Self::partition_of(day)));
+        let dir = self.day_location(day);
         let files = dir.list().await?;
+        let files = crate::compact::visible(self.location.store().as_ref(), files)
+            .await
+            .map_err(|e| Error::storage("list", dir.url(), e))?;
         Ok(files
             .into_iter()
             .filter(|m| m.location.as_ref().ends_with(".parquet"))
             .collect())
     }
 
-    /// The latest day (number since the epoch) that has a partition, if any.
-    pub async fn last_day(&self) -> Result<Option<i64>> {
+    /// The days (numbers since the epoch) that have a partition, in order.
+    pub async fn days(&self) -> Result<Vec<i64>> {
         let prefix = self.location.path(TRACES_DIR);
         let listing = self
             .location
@@ -163,15 +171,25 @@ impl Archive {
             .list_with_delimiter(Some(&prefix))
             .await
             .map_err(|e| Error::storage("list", self.location.display(&prefix), e))?;
-        let days = listing.common_prefixes.iter().filter_map(|p| {
-            let name = p.filename()?.strip_prefix("day=")?;
-            let date = chrono::NaiveDate::parse_from_str(name, "%Y-%m-%d").ok()?;
-            Some(
-                date.signed_duration_since(chrono::NaiveDate::default())
-                    .num_days(),
-            )
-        });
-        Ok(days.max())
+        let mut days: Vec<i64> = listing
+            .common_prefixes
+            .iter()
+            .filter_map(|p| {
+                let name = p.filename()?.strip_prefix("day=")?;
+                let date = chrono::NaiveDate::parse_from_str(name, "%Y-%m-%d").ok()?;
+                Some(
+                    date.signed_duration_since(chrono::NaiveDate::default())
+                        .num_days(),
+                )
+            })
+            .collect();
+        days.sort_unstable();
+        Ok(days)
+    }
+
+    /// The latest day (number since the epoch) that has a partition, if any.
+    pub async fn last_day(&self) -> Result<Option<i64>> {
+        Ok(self.days().await?.last().copied())
     }
 
     /// The trace IDs already in one day's partition.
@@ -330,10 +348,21 @@ impl Archive {
 }
 
 /// Reads a Parquet file of the archive by ranges: footer, then the columns asked for.
-struct StoreFileReader {
+pub(crate) struct StoreFileReader {
     store: Arc<dyn ObjectStore>,
     path: Path,
     size: u64,
+}
+
+impl StoreFileReader {
+    /// A reader of the object `meta` in `store`.
+    pub(crate) fn new(store: Arc<dyn ObjectStore>, meta: &object_store::ObjectMeta) -> Self {
+        StoreFileReader {
+            store,
+            path: meta.location.clone(),
+            size: meta.size,
+        }
+    }
 }
 
 impl AsyncFileReader for StoreFileReader {

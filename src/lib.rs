@@ -13,6 +13,7 @@
 //! | which objects are trace files | [`layout`], [`source`] |
 //! | JSON trace files to Arrow, every variant | [`decode`], [`model`] |
 //! | the Parquet archive and its manifest | [`archive`] |
+//! | merging each archive day into one file, crash-safe | [`compact`] |
 //! | the seven-day hot store: write-ahead log, segments, roll-over | [`hot`], [`wal`] |
 //! | loading: incremental, exactly-once, parallel | [`load`] |
 //! | ingesting traces as they happen | [`ingest`] |
@@ -27,6 +28,7 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod archive;
+pub mod compact;
 pub mod decode;
 pub mod error;
 pub mod export;

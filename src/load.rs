@@ -596,7 +596,7 @@ fn times(batch: &RecordBatch) -> &[i64] {
 }
 
 /// A sortable, unique run ID: `20240619T061851Z-3f2a`.
-fn run_id() -> String {
+pub(crate) fn run_id() -> String {
     let now = chrono::Utc::now();
     format!(
         "{}-{:04x}",

@@ -12,6 +12,7 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
 use cts::archive::Archive;
+use cts::compact::{CompactOptions, compact};
 use cts::hot::{HOT_DIR, HotOptions, HotStore};
 use cts::ingest::{IngestSummary, ingest};
 use cts::load::{LoadOptions, load};
@@ -145,6 +146,17 @@ enum Command {
         /// JSON gathered before a chunk is written, in MB (bounds memory).
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
         chunk_mb: u64,
+    },
+    /// Merge each archive day held in several Parquet files into one (a load writes a day in
+    /// many), so that queries open fewer files; crash-safe, and queries running meanwhile see
+    /// every trace once. Replaced files are deleted by a later run, after --grace-secs.
+    Compact {
+        /// Only days with at least this many files.
+        #[arg(long, default_value_t = 2)]
+        min_files: usize,
+        /// Seconds replaced files are kept for queries that started before the merge.
+        #[arg(long, default_value_t = 600)]
+        grace_secs: u64,
     },
     /// Append traces to the hot store as they happen: JSON arrays, NDJSON or trace files
     /// (gzip or not), from files or standard input. Each append is acknowledged once durable.
@@ -390,6 +402,29 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 ExitCode::from(2)
             })
+        }
+        Command::Compact {
+            min_files,
+            grace_secs,
+        } => {
+            let archive = open_archive(&cli.data_dir, cli.archive.as_deref(), &storage)?;
+            let options = CompactOptions {
+                min_files,
+                grace: Duration::from_secs(grace_secs),
+            };
+            let s = compact(&archive, &options).await?;
+            println!(
+                "compacted {} days: {} files ({:.1} MB) into {} ({:.1} MB), {} traces; \
+                 {} replaced files deleted",
+                s.days,
+                s.files_merged,
+                s.bytes_before as f64 / 1e6,
+                s.days,
+                s.bytes_after as f64 / 1e6,
+                s.traces,
+                s.files_deleted
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Ingest {
             files,

@@ -138,11 +138,19 @@ pub async fn session_with(
     Ok(ctx)
 }
 
-/// Make a bucket's object store known to the session (local folders need nothing).
+/// Make a bucket's object store known to the session, seen through
+/// [`crate::compact::VisibleStore`] so that the files a compaction replaced are not read twice
+/// (local folders too: the store for `file://` is replaced with the same view of it).
 pub fn register_location(ctx: &SessionContext, location: &crate::storage::Location) {
-    if location.root_url().scheme() != "file" {
-        ctx.register_object_store(location.root_url(), location.store().clone());
-    }
+    let store: Arc<dyn object_store::ObjectStore> = if location.root_url().scheme() == "file" {
+        Arc::new(object_store::local::LocalFileSystem::new())
+    } else {
+        location.store().clone()
+    };
+    ctx.register_object_store(
+        location.root_url(),
+        Arc::new(crate::compact::VisibleStore::new(store)),
+    );
 }
 
 /// The archive as a table: Parquet under `traces/day=.../`, with `day` pruned from `time`.
