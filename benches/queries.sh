@@ -26,9 +26,23 @@ if [ ! -f "$data/.complete" ]; then
 fi
 if [ -f "$work/load-$traces.time" ]; then
   read -r secs kb < "$work/load-$traces.time"
-  printf 'load of the bucket (%s of .json.gz, %s files): %s s, %d MB peak RSS; archive %s\n' \
-    "$(du -sh "$bucket" | cut -f1)" "$(find "$bucket" -type f | wc -l)" "$secs" "$((kb / 1024))" "$(du -sh "$data/archive" | cut -f1)"
+  printf 'load of the bucket (%s of .json.gz, %s files): %s s, %d MB peak RSS\n' \
+    "$(du -sh "$bucket" | cut -f1)" "$(find "$bucket" -type f | wc -l)" "$secs" "$((kb / 1024))"
 fi
+# A load writes a day in many files (one per 64 MB chunk of JSON); `cts compact` merges each day
+# into one. Run twice without a grace period (no query runs meanwhile) so that only the merged
+# files are left, for DuckDB too.
+if [ ! -f "$data/.compacted" ]; then
+  printf 'Parquet files before compaction: %s\n' "$(find "$data/archive/traces" -name '*.parquet' | wc -l)"
+  /usr/bin/time -o "$work/compact-$traces.time" -f '%e %M' "$cts" --data-dir "$data" compact --grace-secs 0
+  "$cts" --data-dir "$data" compact --grace-secs 0 >/dev/null
+  touch "$data/.compacted"
+fi
+if [ -f "$work/compact-$traces.time" ]; then
+  read -r secs kb < "$work/compact-$traces.time"
+  printf 'cts compact: %s s, %d MB peak RSS\n' "$secs" "$((kb / 1024))"
+fi
+printf 'archive: %s in %s Parquet files\n' "$(du -sh "$data/archive/traces" | cut -f1)" "$(find "$data/archive/traces" -name '*.parquet' | wc -l)"
 archive="$data/archive"
 pick() { "$cts" --data-dir "$data" sql --format csv "$1" | sed -n 2p; }
 id=$(pick "SELECT trace_id FROM traces WHERE day = '2024-06-27' ORDER BY trace_id LIMIT 1 OFFSET 777")

@@ -33,6 +33,11 @@ if [ ! -f "$data/.complete" ]; then
   "$cts" --data-dir "$data" load "$bucket" --quiet >/dev/null
   touch "$data/.complete"
 fi
+if [ ! -f "$data/.compacted" ]; then  # as queries.sh: one file per day
+  "$cts" --data-dir "$data" compact --grace-secs 0 >/dev/null
+  "$cts" --data-dir "$data" compact --grace-secs 0 >/dev/null
+  touch "$data/.compacted"
+fi
 archive="$data/archive"
 
 # timed FILE CMD...: run CMD; write "wall_seconds peak_rss_kb" to FILE

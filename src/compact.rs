@@ -236,39 +236,44 @@ async fn clean_up(archive: &Archive, listed: &[ObjectMeta], grace: Duration) -> 
     let Some(view) = view else {
         return Ok(0);
     };
-    let mut doomed = Vec::new();
+    let old = |name: &str| {
+        listed
+            .iter()
+            .find(|m| file_name(&m.location) == name)
+            .is_some_and(|m| m.last_modified < cutoff)
+    };
+    // Data files first: parts (and older merged files) replaced by a commit past its grace,
+    // and merged files no counting record commits (a crashed or outraced run's left-overs).
+    let mut doomed: HashSet<String> = HashSet::new();
     for meta in listed {
         let name = file_name(&meta.location);
-        let old = meta.last_modified < cutoff;
-        let record_old = |record: &str| {
-            listed
-                .iter()
-                .find(|m| file_name(&m.location) == record)
-                .is_some_and(|m| m.last_modified < cutoff)
-        };
-        let delete = if let Some(record) = view.hidden_by.get(&name) {
-            // A part (or an older merged file) replaced by a commit past its grace.
-            record_old(record)
-        } else if is_merged(&name) {
-            // No counting record: a crashed or outraced compaction's left-over.
-            !view.committed.contains(&name) && old
-        } else if is_record(&name) {
-            // Its merged file is gone (replaced by a later merge and deleted).
-            view.records
-                .get(&name)
-                .is_some_and(|r| !listed.iter().any(|m| file_name(&m.location) == r.merged) && old)
-        } else {
-            false
+        let delete = match view.hidden_by.get(&name) {
+            Some(record) => old(record),
+            None => is_merged(&name) && !view.committed.contains(&name) && old(&name),
         };
         if delete {
-            doomed.push(meta.location.clone());
+            doomed.insert(name);
         }
     }
-    // Parts before records: a record is the last trace of what it replaced.
-    doomed.sort_by_key(|p| is_record(&file_name(p)));
-    let count = doomed.len() as u64;
-    for path in doomed {
-        location.delete(&path).await?;
+    // Then records whose merged file is gone or going: nothing they name is left to hide.
+    let listed_names: HashSet<String> = listed.iter().map(|m| file_name(&m.location)).collect();
+    let spent: HashSet<String> = view
+        .records
+        .iter()
+        .filter(|(name, record)| {
+            old(name) && (!listed_names.contains(&record.merged) || doomed.contains(&record.merged))
+        })
+        .map(|(name, _)| name.clone())
+        .collect();
+    let mut count = 0u64;
+    for set in [&doomed, &spent] {
+        for meta in listed
+            .iter()
+            .filter(|m| set.contains(&file_name(&m.location)))
+        {
+            location.delete(&meta.location).await?;
+            count += 1;
+        }
     }
     Ok(count)
 }
@@ -361,7 +366,13 @@ async fn read_record(
     store: &dyn ObjectStore,
     meta: &ObjectMeta,
 ) -> object_store::Result<Arc<Record>> {
-    let key = format!("{store}/{}@{}", meta.location, meta.size);
+    // Records are never rewritten (run IDs name them); the size and ETag guard the cache anyway.
+    let key = format!(
+        "{store}/{}@{}:{}",
+        meta.location,
+        meta.size,
+        meta.e_tag.as_deref().unwrap_or_default()
+    );
     if let Some(record) = RECORDS.lock().ok().and_then(|c| c.get(&key).cloned()) {
         return Ok(record);
     }
@@ -485,5 +496,136 @@ impl ObjectStore for VisibleStore {
         options: CopyOptions,
     ) -> object_store::Result<()> {
         self.inner.copy_opts(from, to, options).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use object_store::ObjectStoreExt;
+    use object_store::memory::InMemory;
+
+    /// The file names `visible` keeps of `files` in one folder, where `records` are
+    /// `(record name, merged name, part names)`.
+    async fn kept(files: &[&str], records: &[(&str, &str, &[&str])]) -> Vec<String> {
+        let store = InMemory::new();
+        for name in files {
+            store
+                .put(
+                    &Path::from(format!("traces/day=2024-06-29/{name}")),
+                    "x".into(),
+                )
+                .await
+                .expect("put");
+        }
+        for (name, merged, parts) in records {
+            let record = Record {
+                merged: merged.to_string(),
+                parts: parts.iter().map(|p| p.to_string()).collect(),
+                rows: 1,
+            };
+            let text = serde_json::to_vec(&record).expect("json");
+            store
+                .put(
+                    &Path::from(format!("traces/day=2024-06-29/{name}")),
+                    text.into(),
+                )
+                .await
+                .expect("put");
+        }
+        let listed: Vec<ObjectMeta> = store.list(None).try_collect().await.expect("list");
+        visible(&store, listed)
+            .await
+            .expect("visible")
+            .iter()
+            .map(|m| file_name(&m.location))
+            .filter(|n| n.ends_with(".parquet"))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_merged_file_shows_only_once_its_record_exists_and_then_hides_its_parts() {
+        let files = ["a.parquet", "b.parquet", "compact-1.parquet"];
+        // Crashed before the commit: the parts, not the merged file.
+        assert_eq!(kept(&files, &[]).await, ["a.parquet", "b.parquet"]);
+        // Committed: the merged file, not the parts.
+        let records: &[(&str, &str, &[&str])] = &[(
+            "compact-1.json",
+            "compact-1.parquet",
+            &["a.parquet", "b.parquet"],
+        )];
+        assert_eq!(kept(&files, records).await, ["compact-1.parquet"]);
+        // Parts already deleted: the same.
+        assert_eq!(
+            kept(&["compact-1.parquet"], records).await,
+            ["compact-1.parquet"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_merged_file_merged_again_is_hidden_with_its_own_parts() {
+        let files = [
+            "a.parquet",
+            "compact-1.parquet",
+            "c.parquet",
+            "compact-2.parquet",
+        ];
+        let records: &[(&str, &str, &[&str])] = &[
+            (
+                "compact-1.json",
+                "compact-1.parquet",
+                &["a.parquet", "b.parquet"],
+            ),
+            (
+                "compact-2.json",
+                "compact-2.parquet",
+                &["compact-1.parquet", "c.parquet"],
+            ),
+        ];
+        assert_eq!(kept(&files, records).await, ["compact-2.parquet"]);
+    }
+
+    #[tokio::test]
+    async fn of_two_compactions_of_the_same_parts_only_the_later_counts() {
+        // Two runs at once listed different parts: the later record wins, the earlier merged
+        // file stays hidden, and a part only it named stays visible.
+        let files = [
+            "a.parquet",
+            "b.parquet",
+            "c.parquet",
+            "compact-1.parquet",
+            "compact-2.parquet",
+        ];
+        let records: &[(&str, &str, &[&str])] = &[
+            (
+                "compact-1.json",
+                "compact-1.parquet",
+                &["a.parquet", "b.parquet", "c.parquet"],
+            ),
+            (
+                "compact-2.json",
+                "compact-2.parquet",
+                &["a.parquet", "b.parquet"],
+            ),
+        ];
+        assert_eq!(
+            kept(&files, records).await,
+            ["c.parquet", "compact-2.parquet"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_record_that_is_not_json_is_an_error_naming_it() {
+        let store = InMemory::new();
+        let path = Path::from("traces/day=2024-06-29/compact-1.json");
+        store.put(&path, "{".into()).await.expect("put");
+        let listed: Vec<ObjectMeta> = store.list(None).try_collect().await.expect("list");
+        let error = visible(&store, listed).await.expect_err("bad record");
+        assert!(
+            error
+                .to_string()
+                .contains("compaction record traces/day=2024-06-29/compact-1.json: EOF"),
+            "{error}"
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! kill -9 during `cts load`, `cts ingest` and roll-over (`cts maintain`), many times, at
+//! kill -9 during `cts load`, `cts ingest`, roll-over (`cts maintain`) and `cts compact`, many times, at
 //! pseudo-random points; then a run to completion. Afterwards: every acknowledged trace there,
 //! every trace once, no half-written file, and a further run does nothing.
 
@@ -317,4 +317,87 @@ fn kill_9_during_compaction_loses_and_duplicates_nothing() {
     // Merged: at most 8 segments per day, and the traces spread over at most two days.
     assert!(segments() <= 16, "{} segments after compaction", segments());
     eprintln!("{killed} of 6 compactions killed");
+}
+
+#[test]
+fn kill_9_during_archive_compaction_shows_every_trace_once_at_every_point() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bucket = dir.path().join("bucket");
+    let data = dir.path().join("data");
+    let made = cts(&data)
+        .args(["gen", &bucket.to_string_lossy(), "--traces", "20000"])
+        .args(["--days", "3", "--seed", "12", "--end", "2024-06-30"])
+        .output()
+        .expect("gen");
+    assert!(made.status.success(), "{made:?}");
+    // Small chunks: each day in several files.
+    let loaded = cts(&data)
+        .args([
+            "load",
+            &bucket.to_string_lossy(),
+            "--quiet",
+            "--chunk-mb",
+            "1",
+        ])
+        .output()
+        .expect("load");
+    assert!(loaded.status.success(), "{loaded:?}");
+    let parquet_files = |data: &std::path::Path| -> Vec<String> {
+        let mut names = Vec::new();
+        for day in std::fs::read_dir(data.join("archive/traces"))
+            .expect("days")
+            .flatten()
+        {
+            for file in std::fs::read_dir(day.path()).expect("day").flatten() {
+                let name = file.file_name().to_string_lossy().into_owned();
+                if name.ends_with(".parquet") {
+                    names.push(name);
+                }
+            }
+        }
+        names
+    };
+    assert!(parquet_files(&data).len() > 6, "{:?}", parquet_files(&data));
+
+    let totals = "SELECT count(*) AS n, count(DISTINCT trace_id) AS ids FROM traces";
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut killed = 0;
+    for _ in 0..10 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let mut child = cts(&data)
+            .args(["compact", "--grace-secs", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn compact");
+        std::thread::sleep(Duration::from_millis(20 + state % 700));
+        if child.try_wait().expect("poll").is_none() {
+            child.kill().expect("kill -9");
+            killed += 1;
+        }
+        child.wait().expect("reap");
+        // Wherever it stopped: every trace once.
+        assert_eq!(sql_csv(&data, totals), "n,ids\n20000,20000\n");
+    }
+    assert!(killed >= 2, "only {killed} runs were killed mid-compaction");
+
+    // Two runs to completion: one file per day is left, nothing staged, every trace once.
+    for _ in 0..2 {
+        let run = cts(&data)
+            .args(["compact", "--grace-secs", "0"])
+            .output()
+            .expect("compact");
+        assert!(run.status.success(), "{run:?}");
+    }
+    let files = parquet_files(&data);
+    assert_eq!(files.len(), 3, "{files:?}");
+    assert!(files.iter().all(|f| f.starts_with("compact-")), "{files:?}");
+    assert!(
+        files_named_like_staging(&data).is_empty(),
+        "{:?}",
+        files_named_like_staging(&data)
+    );
+    assert_eq!(sql_csv(&data, totals), "n,ids\n20000,20000\n");
 }

@@ -434,6 +434,136 @@ pub async fn loader_conformance(source_spec: &str, archive_spec: &str, options: 
     assert_eq!(lines[0]["json"]["time"], 1719745200001i64);
     assert_eq!(lines[1]["json"]["trace_id"], "late");
     assert_eq!(counts(&archive).await, (2_009, 2_009));
+
+    compaction_conformance(&archive, &source_location, &source).await;
+}
+
+/// The names of the files in each day folder of `archive`, all of them (hidden or not).
+async fn day_folders(archive: &Archive) -> Vec<(i64, Vec<String>)> {
+    let mut out = Vec::new();
+    for day in archive.days().await.expect("days") {
+        let mut names: Vec<String> = archive
+            .day_location(day)
+            .list()
+            .await
+            .expect("list day")
+            .iter()
+            .map(|m| m.location.filename().unwrap_or_default().to_string())
+            .collect();
+        names.sort();
+        out.push((day, names));
+    }
+    out
+}
+
+/// Compaction on an archive of 2,009 traces over three days (each in several files).
+async fn compaction_conformance(archive: &Archive, source_location: &Location, source: &Source) {
+    use cts::compact::{CompactOptions, compact};
+    let within_grace = CompactOptions::default();
+    let no_grace = CompactOptions {
+        grace: std::time::Duration::ZERO,
+        ..Default::default()
+    };
+    let before = day_folders(archive).await;
+    assert_eq!(before.len(), 3);
+    let parts: usize = before.iter().map(|(_, names)| names.len()).sum();
+    assert!(
+        before.iter().all(|(_, names)| names.len() >= 2),
+        "{before:?}"
+    );
+
+    // Each day into one file, every trace once; the replaced files stay through the grace.
+    let first = compact(archive, &within_grace).await.expect("compact");
+    assert_eq!(
+        (
+            first.days,
+            first.files_merged,
+            first.traces,
+            first.files_deleted
+        ),
+        (3, parts as u64, 2_009, 0),
+        "{first:?}"
+    );
+    assert_eq!(counts(archive).await, (2_009, 2_009));
+    for ((day, names), (_, parts_of_day)) in day_folders(archive).await.into_iter().zip(&before) {
+        // Its parts, the merged file and its record.
+        assert_eq!(names.len(), parts_of_day.len() + 2, "{names:?}");
+        let visible = archive.day_files(day).await.expect("day files");
+        assert_eq!(visible.len(), 1, "{names:?}");
+        assert!(
+            visible[0].location.as_ref().contains("/compact-"),
+            "{visible:?}"
+        );
+    }
+    let again = compact(archive, &within_grace).await.expect("compact");
+    assert_eq!(again, cts::compact::CompactSummary::default());
+
+    // A load after it still drops re-delivered traces: hand-0001 and hand-0002 are in a
+    // merged file now.
+    let (key, file) = hand_made_file("00000000000000dd", &[1, 2, 9]);
+    put_all(source_location, vec![(key, file)]).await;
+    let load = run_load(source, archive).await;
+    assert_eq!(
+        (
+            load.files_loaded,
+            load.traces_loaded,
+            load.duplicates_dropped
+        ),
+        (1, 1, 2),
+        "{load}"
+    );
+    assert_eq!(counts(archive).await, (2_010, 2_010));
+
+    // A compaction that crashed before its commit left a merged file without a record: hidden.
+    let day = archive.days().await.expect("days")[1];
+    let merged = archive.day_files(day).await.expect("day files")[0]
+        .location
+        .clone();
+    let bytes = archive.location().read(&merged).await.expect("read");
+    let crashed = archive
+        .day_location(day)
+        .path("compact-20000101T000000Z-dead.parquet");
+    archive
+        .location()
+        .write(&crashed, bytes)
+        .await
+        .expect("write");
+    assert_eq!(counts(archive).await, (2_010, 2_010));
+
+    // Past the grace: the one day with two files again (its merged file and the new load's)
+    // is merged; every part the first run replaced and the crashed left-over are deleted.
+    let day_traces = counts_of_day(archive, day).await;
+    let second = compact(archive, &no_grace).await.expect("compact");
+    assert_eq!(
+        (
+            second.days,
+            second.files_merged,
+            second.traces,
+            second.files_deleted
+        ),
+        (1, 2, day_traces, parts as u64 + 1),
+        "{second:?}"
+    );
+    assert_eq!(counts(archive).await, (2_010, 2_010));
+    // The next run deletes what the second replaced: the first merged file of that day, the
+    // new load's part, and the first run's record there.
+    let third = compact(archive, &no_grace).await.expect("compact");
+    assert_eq!((third.days, third.files_deleted), (0, 3), "{third:?}");
+    for (day, names) in day_folders(archive).await {
+        assert_eq!(names.len(), 2, "{day}: {names:?}");
+        let stem = names[0].trim_end_matches(".json");
+        assert_eq!(names[1], format!("{stem}.parquet"), "{day}: {names:?}");
+    }
+    assert_eq!(counts(archive).await, (2_010, 2_010));
+}
+
+/// Traces of one day of `traces`.
+async fn counts_of_day(archive: &Archive, day: i64) -> u64 {
+    let sql = format!(
+        "SELECT count(*) FROM traces WHERE day = '{}'",
+        cts::archive::day_string(day)
+    );
+    numbers(archive, &sql).await[0] as u64
 }
 
 /// A fresh local folder path as a string.
