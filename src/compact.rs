@@ -86,7 +86,7 @@ pub struct CompactSummary {
     pub files_merged: u64,
     /// Traces in the new merged files.
     pub traces: u64,
-    /// Bytes of the files merged, and of the merged files.
+    /// Bytes of the files merged.
     pub bytes_before: u64,
     /// Bytes of the new merged files.
     pub bytes_after: u64,
@@ -102,9 +102,12 @@ pub async fn compact(archive: &Archive, options: &CompactOptions) -> Result<Comp
     let run = crate::load::run_id();
     for day in archive.days().await? {
         let dir = archive.day_location(day);
-        let listed = dir.list().await?;
-        summary.files_deleted += clean_up(archive, &listed, options.grace).await?;
-        let listed = dir.list().await?;
+        let mut listed = dir.list().await?;
+        let deleted = clean_up(archive, &listed, options.grace).await?;
+        if deleted > 0 {
+            summary.files_deleted += deleted;
+            listed = dir.list().await?;
+        }
         let parts: Vec<ObjectMeta> = visible(archive.location().store().as_ref(), listed)
             .await
             .map_err(|e| Error::storage("list", archive.location().display(dir.prefix()), e))?

@@ -94,26 +94,27 @@ static QUERY_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| view_types(&trace_sc
 
 /// `schema` with each `Utf8` field as `Utf8View` (lists keep their items as they are).
 pub fn view_types(schema: &Schema) -> SchemaRef {
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8 => f.as_ref().clone().with_data_type(DataType::Utf8View),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+    retype_text(schema, &DataType::Utf8, DataType::Utf8View)
 }
 
 /// `schema` with each `Utf8View` field as `Utf8`: how query results are written to Parquet, so
 /// that exported files have the archive's types and any Parquet reader takes them.
 pub fn plain_types(schema: &Schema) -> SchemaRef {
+    retype_text(schema, &DataType::Utf8View, DataType::Utf8)
+}
+
+/// `schema` with each top-level field of type `from` as `to`.
+fn retype_text(schema: &Schema, from: &DataType, to: DataType) -> SchemaRef {
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8View => f.as_ref().clone().with_data_type(DataType::Utf8),
-            _ => f.as_ref().clone(),
+        .map(|f| {
+            let field = f.as_ref().clone();
+            if f.data_type() == from {
+                field.with_data_type(to.clone())
+            } else {
+                field
+            }
         })
         .collect();
     Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
