@@ -199,6 +199,49 @@ report_tests!(
     trace_coverage,
 );
 
+/// The local wall-clock time and weekday that `off_hours_activity` prints, in a zone with
+/// daylight saving time (Berlin is UTC+2 in June), to the second, as text.
+#[test]
+fn off_hours_prints_local_time_and_weekday() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let archive = load_fixtures(dir.path(), &["off_hours_activity"]);
+    let report = cts::report::find("off_hours_activity").expect("report");
+    let params = parse_params(
+        "from='2024-06-01' to='2024-07-01' tz='Europe/Berlin' work_start='8' work_end='18'",
+    );
+    let (schema, batches) = common::block_on(async {
+        let ctx = session(&archive).await.expect("session");
+        cts::report::run(&ctx, &report, &params, &QueryLimits::default()).await
+    })
+    .expect("report runs");
+    let columns = ["trace_id", "local_time", "local_day"].map(|c| schema.index_of(c).expect(c));
+    let mut rows = BTreeMap::new();
+    for batch in &batches {
+        for row in 0..batch.num_rows() {
+            let [id, time, day] = columns.map(|c| {
+                cts::model::text_at(batch.column(c).as_ref(), row)
+                    .unwrap_or_default()
+                    .to_string()
+            });
+            rows.insert(id, (time, day));
+        }
+    }
+    let text = |time: &str, day: &str| Some((time.to_string(), day.to_string()));
+    // 2024-06-08T10:00:00Z, 2024-06-06T05:59:59Z, 2024-06-05T16:00:00Z
+    assert_eq!(
+        rows.get("23000001-c75a-4023-8001-000000000001").cloned(),
+        text("2024-06-08 12:00:00", "Saturday")
+    );
+    assert_eq!(
+        rows.get("23000004-c75a-4023-8001-000000000004").cloned(),
+        text("2024-06-06 07:59:59", "Thursday")
+    );
+    assert_eq!(
+        rows.get("23000003-c75a-4023-8001-000000000003").cloned(),
+        text("2024-06-05 18:00:00", "Wednesday")
+    );
+}
+
 #[test]
 fn report_commands_list_run_and_pack() {
     use common::cli::cts;

@@ -2,6 +2,8 @@
 -- benches/duckdb_reports.py with the parameters of that header. What differs:
 --   string_to_array -> split_list (macro: DataFusion splits '' into [], DuckDB into [''])
 --   to_char(t, fmt) -> strftime(t, fmt), same format codes
+--   the local time as text: strftime(local_time, '%Y-%m-%d %H:%M:%S'), where cts casts
+--   to_local_time(local_time) (faster than DataFusion's to_char): the same text
 --   time AT TIME ZONE tz is a tz-aware timestamp in DataFusion, the local wall-clock time
 --   (TIMESTAMP) in DuckDB: the same hours, weekdays and dates
 WITH t AS (
@@ -27,7 +29,11 @@ SELECT
     time, service_type, resource_type, resource_name, trace_name, trace_rating,
     operator, domain, source_ip, trace_id,
     strftime(local_time, '%Y-%m-%d %H:%M:%S') AS local_time,
-    strftime(local_time, '%A') AS local_day,
+    -- the weekday's name from its number (formatting each time with '%A' costs more)
+    CASE local_weekday
+        WHEN 1 THEN 'Monday' WHEN 2 THEN 'Tuesday' WHEN 3 THEN 'Wednesday' WHEN 4 THEN 'Thursday'
+        WHEN 5 THEN 'Friday' WHEN 6 THEN 'Saturday' ELSE 'Sunday'
+    END AS local_day,
     trace_type
 FROM located
 WHERE NOT (

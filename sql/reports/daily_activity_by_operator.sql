@@ -15,14 +15,18 @@ WITH t AS (
     WHERE time >= CAST({{from}} AS TIMESTAMP)
       AND time < CAST({{to}} AS TIMESTAMP)
 )
-SELECT
-    to_char(time AT TIME ZONE {{tz}}, '%Y-%m-%d') AS day,
-    COALESCE(domain, '(none)') AS domain,
-    COALESCE(operator, '(none)') AS operator,
-    service_type,
-    count(*) AS traces,
-    count(DISTINCT NULLIF(source_ip, '')) AS source_ips,
-    sum(CASE WHEN lower(trace_rating) IN ('warning', 'incident') THEN 1 ELSE 0 END) AS failures
-FROM t
-GROUP BY 1, 2, 3, 4
+-- grouped by the local day's first instant (a number), named as text once per group
+SELECT to_char(day_start, '%Y-%m-%d') AS day, domain, operator, service_type, traces, source_ips, failures
+FROM (
+    SELECT
+        date_trunc('day', time AT TIME ZONE {{tz}}) AS day_start,
+        COALESCE(domain, '(none)') AS domain,
+        COALESCE(operator, '(none)') AS operator,
+        service_type,
+        count(*) AS traces,
+        count(DISTINCT NULLIF(source_ip, '')) AS source_ips,
+        sum(CASE WHEN lower(trace_rating) IN ('warning', 'incident') THEN 1 ELSE 0 END) AS failures
+    FROM t
+    GROUP BY 1, 2, 3, 4
+) daily
 ORDER BY day, domain, operator, service_type

@@ -15,6 +15,10 @@ WITH t AS (
     FROM traces
     WHERE time >= CAST({{from}} AS TIMESTAMP)
       AND time < CAST({{to}} AS TIMESTAMP)
+      -- every operation named below: a cheap first filter, so that only these traces are classified
+      AND lower(trace_name) IN ('deleteserver', 'deleteserverv2', 'deleteservers', 'deletevolume',
+                                'deletevolumev2', 'deleteinstance', 'deletecluster', 'deletevpc',
+                                'deletebucket')
 ),
 deletions AS (
     SELECT

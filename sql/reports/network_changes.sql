@@ -14,6 +14,21 @@ WITH t AS (
     FROM traces
     WHERE time >= CAST({{from}} AS TIMESTAMP)
       AND time < CAST({{to}} AS TIMESTAMP)
+      -- the services and operations named below: cheap first filters, so that only their traces
+      -- are classified
+      AND upper(service_type) IN ('VPC', 'ECS', 'NAT')
+      AND (lower(trace_name) IN ('createvpc', 'modifyvpc', 'updatevpc', 'deletevpc',
+                                 'createsubnet', 'modifysubnet', 'updatesubnet', 'deletesubnet',
+                                 'createrouter', 'updaterouter', 'deleterouter',
+                                 'createroutetable', 'updateroutetable', 'deleteroutetable',
+                                 'createvpcpeering', 'updatevpcpeering', 'deletevpcpeering',
+                                 'createeip', 'bindeip', 'unbindeip', 'deleteeip',
+                                 'createfloatingip', 'deletefloatingip',
+                                 'createnatgateway', 'updatenatgateway', 'deletenatgateway',
+                                 'createsnatrule', 'updatesnatrule', 'deletesnatrule',
+                                 'creatednatrule', 'updatednatrule', 'deletednatrule')
+           OR lower(trace_name) LIKE 'addrouterinterface%'
+           OR lower(trace_name) LIKE 'removerouterinterface%')
 ),
 changes AS (
     SELECT

@@ -32,8 +32,14 @@ located AS (
 SELECT
     time, service_type, resource_type, resource_name, trace_name, trace_rating,
     operator, domain, source_ip, trace_id,
-    to_char(local_time, '%Y-%m-%d %H:%M:%S') AS local_time,
-    to_char(local_time, '%A') AS local_day,
+    -- 'YYYY-MM-DD HH:MM:SS' of the local wall-clock time: a cast of the whole seconds is several
+    -- times faster per row than to_char's format string
+    replace(CAST(date_trunc('second', to_local_time(local_time)) AS VARCHAR), 'T', ' ') AS local_time,
+    -- the weekday's name from its number (formatting each time with '%A' costs more)
+    CASE local_weekday
+        WHEN 1 THEN 'Monday' WHEN 2 THEN 'Tuesday' WHEN 3 THEN 'Wednesday' WHEN 4 THEN 'Thursday'
+        WHEN 5 THEN 'Friday' WHEN 6 THEN 'Saturday' ELSE 'Sunday'
+    END AS local_day,
     trace_type
 FROM located
 WHERE NOT (

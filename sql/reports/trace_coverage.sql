@@ -5,16 +5,20 @@
 -- kind: summary
 -- param: from = now() - interval '30 days' | Start of the time range (inclusive): an SQL timestamp expression, or a date/time such as '2024-06-01' or '2024-06-01T08:00:00Z'
 -- param: to = now() | End of the time range (exclusive)
-SELECT
-    to_char(time, '%Y-%m-%d') AS day,
-    COALESCE(region, '(unknown)') AS region,
-    COALESCE(service_type, '(none)') AS service_type,
-    count(*) AS traces,
-    count(DISTINCT COALESCE(NULLIF(user_name, ''), NULLIF(user_id, ''), NULLIF(principal_id, ''), NULLIF(access_key_id, ''))) AS operators,
-    min(time) AS first_trace,
-    max(time) AS last_trace
-FROM traces
-WHERE time >= CAST({{from}} AS TIMESTAMP)
-  AND time < CAST({{to}} AS TIMESTAMP)
-GROUP BY 1, 2, 3
+-- grouped by the day's first instant (a number), named as text once per group
+SELECT to_char(day_start, '%Y-%m-%d') AS day, region, service_type, traces, operators, first_trace, last_trace
+FROM (
+    SELECT
+        date_trunc('day', time) AS day_start,
+        COALESCE(region, '(unknown)') AS region,
+        COALESCE(service_type, '(none)') AS service_type,
+        count(*) AS traces,
+        count(DISTINCT COALESCE(NULLIF(user_name, ''), NULLIF(user_id, ''), NULLIF(principal_id, ''), NULLIF(access_key_id, ''))) AS operators,
+        min(time) AS first_trace,
+        max(time) AS last_trace
+    FROM traces
+    WHERE time >= CAST({{from}} AS TIMESTAMP)
+      AND time < CAST({{to}} AS TIMESTAMP)
+    GROUP BY 1, 2, 3
+) daily
 ORDER BY day, region, service_type
