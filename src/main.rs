@@ -281,6 +281,10 @@ enum ReportAction {
         /// Folder to write index.html and the CSV files into.
         #[arg(long)]
         out: PathBuf,
+        /// Reports run at a time: while one is in a phase that uses one core (a final sort,
+        /// writing its CSV), another uses the rest.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+        jobs: u16,
     },
 }
 
@@ -682,14 +686,20 @@ async fn report_command(
             cts::output::write_batches(&batches, schema, format, &mut out)?;
             Ok(ExitCode::SUCCESS)
         }
-        ReportAction::Pack { from, to, out } => {
+        ReportAction::Pack {
+            from,
+            to,
+            out,
+            jobs,
+        } => {
             let today = chrono::Utc::now().date_naive();
             let from = from.unwrap_or_else(|| (today - chrono::Days::new(30)).to_string());
             let to = to.unwrap_or_else(|| (today + chrono::Days::new(1)).to_string());
             let ctx = cts::query::session_with(archive, Some(hot), limits).await?;
             let started = std::time::Instant::now();
             let reports = report::builtin()?;
-            let summary = report::pack(&ctx, &reports, &from, &to, &out, limits).await?;
+            let summary =
+                report::pack(&ctx, &reports, &from, &to, &out, usize::from(jobs), limits).await?;
             let found: usize = summary.findings.iter().map(|(_, n)| n).sum();
             println!(
                 "{} reports over {} traces from {from} to {to} in {:.2} s: {} rows of findings; {} failed",

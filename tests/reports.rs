@@ -314,29 +314,76 @@ fn report_commands_list_run_and_pack() {
         "{bad:?}"
     );
 
-    let out = dir.path().join("pack");
-    let pack = cts(&data)
-        .args([
-            "report",
-            "pack",
-            "--from",
-            "2024-06-01",
-            "--to",
-            "2024-07-01",
-            "--out",
-        ])
-        .arg(&out)
-        .output()
-        .expect("pack");
-    assert!(pack.status.success(), "{pack:?}");
+    let pack = |jobs: &str| {
+        let out = dir.path().join(format!("pack-{jobs}"));
+        let pack = cts(&data)
+            .args([
+                "report",
+                "pack",
+                "--from",
+                "2024-06-01",
+                "--to",
+                "2024-07-01",
+            ])
+            .args(["--jobs", jobs, "--out"])
+            .arg(&out)
+            .output()
+            .expect("pack");
+        assert!(pack.status.success(), "{pack:?}");
+        out
+    };
+    let (out, one_at_a_time) = (pack("3"), pack("1"));
     let html = std::fs::read_to_string(out.join("index.html")).expect("index.html");
     for name in cts::report::builtin_names() {
         assert!(html.contains(&format!("<section id=\"{name}\">")), "{name}");
-        assert!(out.join(format!("{name}.csv")).exists(), "{name}.csv");
+        // Each CSV is the report's whole result, however many run at a time.
+        let csv = std::fs::read(out.join(format!("{name}.csv"))).expect("csv");
+        let alone = std::fs::read(one_at_a_time.join(format!("{name}.csv"))).expect("csv");
+        assert!(
+            csv == alone,
+            "{name}.csv differs between --jobs 3 and --jobs 1"
+        );
     }
-    assert!(html.contains("<svg"), "no chart");
+    let run = cts(&data)
+        .args(["report", "run", "access_denied", "--format", "csv"])
+        .args(["--from", "2024-06-01", "--to", "2024-07-01"])
+        .output()
+        .expect("run");
+    assert!(run.status.success(), "{run:?}");
+    let csv = std::fs::read(out.join("access_denied.csv")).expect("csv");
+    assert!(run.stdout == csv, "the pack's CSV differs from report run");
     assert!(
         !html.contains("class=\"error\""),
         "a report failed in the pack"
+    );
+
+    // The chart: one bar segment per day and rating, with the count of traces.
+    let counts = cts(&data)
+        .args(["sql", "--format", "csv"])
+        .arg(
+            "SELECT to_char(time, '%Y-%m-%d') || ' ' || lower(COALESCE(trace_rating, 'unknown')) \
+             || ': ' || count(*) FROM traces \
+             WHERE time >= '2024-06-01' AND time < '2024-07-01' GROUP BY to_char(time, '%Y-%m-%d'), \
+             lower(COALESCE(trace_rating, 'unknown'))",
+        )
+        .output()
+        .expect("sql");
+    let counts = String::from_utf8_lossy(&counts.stdout).into_owned();
+    let expected: Vec<&str> = counts.lines().skip(1).collect();
+    assert!(expected.len() > 3, "{counts}");
+    for bar in &expected {
+        assert!(html.contains(&format!("<title>{bar}</title>")), "{bar}");
+    }
+    assert_eq!(html.matches("</title></rect>").count(), expected.len());
+    let refused = cts(&data)
+        .args(["report", "pack", "--jobs", "0", "--out"])
+        .arg(dir.path().join("none"))
+        .output()
+        .expect("pack");
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("invalid value '0' for '--jobs <JOBS>': 0 is not in 1..=64"),
+        "{refused:?}"
     );
 }
