@@ -388,7 +388,7 @@ pub async fn pack(
                 .sql(&format!(
                     "SELECT to_char(day_start, '%Y-%m-%d') AS day, \
                      lower(COALESCE(trace_rating, 'unknown')) AS rating, sum(n) AS n \
-                     FROM (SELECT date_trunc('day', time) AS day_start, trace_rating, count(*) AS n \
+                     FROM (SELECT date_bin(INTERVAL '1 day', time) AS day_start, trace_rating, count(*) AS n \
                            FROM traces WHERE {range} GROUP BY 1, 2) per_day \
                      GROUP BY 1, 2 ORDER BY 1, 2"
                 ))

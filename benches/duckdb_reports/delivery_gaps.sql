@@ -1,6 +1,9 @@
 -- DuckDB translation of sql/reports/delivery_gaps.sql, rendered by
 -- benches/duckdb_reports.py with the parameters of that header. What differs:
 --   to_unixtime -> epoch
+--   date_bin(INTERVAL '1 hour' or '1 day', time) -> date_trunc('hour' or 'day', time): the same
+--   UTC hours and days (DataFusion's date_bin is arithmetic on the number; its date_trunc
+--   converts every value through the zone)
 --   BIGINT / BIGINT -> //: DuckDB's / divides as DOUBLE
 --   to_timestamp_seconds(s) AT TIME ZONE 'UTC' -> to_timestamp(s): already a UTC timestamp
 --   (TIMESTAMPTZ) in DuckDB, where AT TIME ZONE would make it a local one

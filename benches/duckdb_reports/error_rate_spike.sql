@@ -1,6 +1,7 @@
 -- DuckDB translation of sql/reports/error_rate_spike.sql, rendered by
 -- benches/duckdb_reports.py with the parameters of that header. What differs:
---   nothing: the same SQL runs in both
+--   date_bin(INTERVAL '1 hour', time) -> date_trunc('hour', time): the same UTC hours (DataFusion's
+--   date_bin is arithmetic on the number; its date_trunc converts every value through the zone)
 WITH t AS (
     SELECT
         *,

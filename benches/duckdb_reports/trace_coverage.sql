@@ -1,6 +1,8 @@
 -- DuckDB translation of sql/reports/trace_coverage.sql, rendered by
 -- benches/duckdb_reports.py with the parameters of that header. What differs:
 --   to_char(t, fmt) -> strftime(t, fmt), same format codes
+--   date_bin(INTERVAL '1 day', time) -> date_trunc('day', time): the same UTC days (DataFusion's
+--   date_bin is arithmetic on the number; its date_trunc converts every value through the zone)
 -- grouped by the day's first instant (a number), named as text once per group
 SELECT strftime(day_start, '%Y-%m-%d') AS day, region, service_type, traces, operators, first_trace, last_trace
 FROM (

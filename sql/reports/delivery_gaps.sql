@@ -43,8 +43,9 @@ series_activity AS (
         SELECT
             region,
             service_type,
-            CASE WHEN s.hourly THEN CAST(date_trunc('hour', time) AS TIMESTAMP)
-                 ELSE CAST(date_trunc('day', time) AS TIMESTAMP) END AS period
+            -- date_bin: UTC hours and days by arithmetic (date_trunc goes through the zone per row)
+            CASE WHEN s.hourly THEN CAST(date_bin(INTERVAL '1 hour', time) AS TIMESTAMP)
+                 ELSE CAST(date_bin(INTERVAL '1 day', time) AS TIMESTAMP) END AS period
         FROM traces, settings s
         WHERE time >= CAST({{from}} AS TIMESTAMP)
           AND time < CAST({{to}} AS TIMESTAMP)

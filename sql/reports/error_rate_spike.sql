@@ -18,7 +18,7 @@ WITH t AS (
 ),
 hourly AS (
     SELECT
-        date_trunc('hour', time) AS hour,
+        date_bin(INTERVAL '1 hour', time) AS hour,  -- UTC hours by arithmetic, not per-row zone lookups
         domain,
         operator,
         count(*) AS traces,

@@ -9,7 +9,7 @@
 SELECT to_char(day_start, '%Y-%m-%d') AS day, region, service_type, traces, operators, first_trace, last_trace
 FROM (
     SELECT
-        date_trunc('day', time) AS day_start,
+        date_bin(INTERVAL '1 day', time) AS day_start,  -- UTC days by arithmetic
         COALESCE(region, '(unknown)') AS region,
         COALESCE(service_type, '(none)') AS service_type,
         count(*) AS traces,
