@@ -194,25 +194,17 @@ pub fn hot_query_schema() -> SchemaRef {
     HOT_QUERY_SCHEMA.clone()
 }
 
-static HOT_QUERY_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    let mut fields: Vec<Field> = crate::model::query_schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
-    fields.push(Field::new(col::DAY, DataType::Utf8, false));
-    Arc::new(Schema::new(fields))
-});
+static HOT_QUERY_SCHEMA: LazyLock<SchemaRef> =
+    LazyLock::new(|| with_day_field(&crate::model::query_schema()));
 
-static HOT_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    let mut fields: Vec<Field> = trace_schema()
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone())
-        .collect();
+static HOT_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| with_day_field(&trace_schema()));
+
+/// `schema` and the `day` column after it.
+fn with_day_field(schema: &Schema) -> SchemaRef {
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
     fields.push(Field::new(col::DAY, DataType::Utf8, false));
     Arc::new(Schema::new(fields))
-});
+}
 
 /// Read a consistent snapshot of the hot store in `dir` (no lock taken).
 pub fn snapshot(dir: &Path) -> Result<Snapshot> {
