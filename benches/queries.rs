@@ -4,8 +4,8 @@
 
 use std::time::Instant;
 
-use cts::archive::Archive;
-use cts::storage::Location;
+use cts_core::storage::Location;
+use cts_core::store::archive::Archive;
 
 fn main() {
     let args: Vec<String> = std::env::args()

@@ -16,5 +16,5 @@ if [ -z "${CTS_WEED:-}" ]; then
 fi
 "$CTS_WEED" version >/dev/null 2>&1 || { echo "SeaweedFS ($CTS_WEED) does not run" >&2; exit 1; }
 
-cargo test --all-targets "$@"
-cargo test --doc "$@"
+cargo test --workspace --all-targets "$@"
+cargo test --workspace --doc "$@"

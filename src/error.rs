@@ -1,4 +1,6 @@
-//! The one error type of the library. Every variant says what failed and where.
+//! The error type of the query layer and its outputs: what the data path can report
+//! ([`cts_core::Error`]) and what queries add. Messages say what failed and where; none names a
+//! command-line flag (the command line adds what to change).
 
 use std::path::PathBuf;
 
@@ -9,64 +11,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A storage URL or path could not be understood.
-    #[error("invalid storage location {location:?}: {reason}")]
-    InvalidLocation {
-        /// The URL or path as given.
-        location: String,
-        /// Why it is not usable.
-        reason: String,
-    },
-
-    /// An object store operation (list, get, put, delete) failed.
-    #[error("{operation} {location}: {source}")]
-    Storage {
-        /// What was attempted: "list", "read", "write", "delete".
-        operation: &'static str,
-        /// The object or prefix, as a URL.
-        location: String,
-        /// The underlying error.
-        #[source]
-        source: object_store::Error,
-    },
-
-    /// Writing or reading a Parquet file of the archive failed.
-    #[error("parquet {location}: {source}")]
-    Parquet {
-        /// The Parquet file.
-        location: String,
-        /// The underlying error.
-        #[source]
-        source: parquet::errors::ParquetError,
-    },
-
-    /// An Arrow computation (sorting, filtering, building batches) failed.
-    #[error("{context}: {source}")]
-    Arrow {
-        /// What was being done.
-        context: String,
-        /// The underlying error.
-        #[source]
-        source: arrow::error::ArrowError,
-    },
-
-    /// The archive's manifest holds something that cannot be read.
-    #[error("manifest {location}, line {line}: {reason}")]
-    Manifest {
-        /// The manifest segment.
-        location: String,
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong with it.
-        reason: String,
-    },
+    /// Something failed on the data path: storage, decoding, the stores.
+    #[error(transparent)]
+    Core(#[from] cts_core::Error),
 
     /// A query failed to plan or run.
     #[error("query failed: {0}")]
     Query(#[from] datafusion::error::DataFusionError),
 
     /// A query needed more memory than it may use.
-    #[error("query stopped: it needs more than the memory limit of {} (--memory-limit): {detail}", human_bytes(*limit))]
+    #[error(
+        "query stopped: it needs more than the memory limit of {}: {detail}",
+        indicatif::HumanBytes(*limit as u64)
+    )]
     MemoryLimit {
         /// The limit, in bytes.
         limit: usize,
@@ -75,7 +32,7 @@ pub enum Error {
     },
 
     /// A query ran longer than it may.
-    #[error("query stopped: it ran longer than the limit of {} s (--query-timeout)", limit.as_secs_f64())]
+    #[error("query stopped: it ran longer than the limit of {} s", limit.as_secs_f64())]
     QueryTimeout {
         /// The limit.
         limit: std::time::Duration,
@@ -87,9 +44,7 @@ pub enum Error {
 
     /// The shell is read-only and the statement would create, change or copy data, or change
     /// settings.
-    #[error(
-        "refused, the shell is read-only ({refused}): start it with `cts shell --write` to allow it"
-    )]
+    #[error("refused, the shell is read-only ({refused})")]
     ReadOnly {
         /// What DataFusion refused, e.g. `DML not supported: COPY`.
         refused: String,
@@ -103,67 +58,56 @@ pub enum Error {
         /// How many there were (meta-commands included).
         total: usize,
     },
-
-    /// A local file operation failed.
-    #[error("{operation} {path}: {source}")]
-    Io {
-        /// What was attempted.
-        operation: &'static str,
-        /// The file or folder.
-        path: PathBuf,
-        /// The underlying error.
-        #[source]
-        source: std::io::Error,
-    },
-
-    /// An argument or option is not valid.
-    #[error("{0}")]
-    InvalidInput(String),
-
-    /// A background task stopped unexpectedly (a bug: please report it).
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-/// `512 KB`, `4.0 GB`: a size for people.
-fn human_bytes(bytes: usize) -> String {
-    let b = bytes as f64;
-    match bytes {
-        0..1024 => format!("{bytes} B"),
-        1024..1_048_576 => format!("{:.0} KB", b / 1024.0),
-        1_048_576..1_073_741_824 => format!("{:.0} MB", b / 1_048_576.0),
-        _ => format!("{:.1} GB", b / 1_073_741_824.0),
-    }
 }
 
 impl Error {
-    /// Wrap an object store error with the operation and the location it concerned.
+    /// An argument or option that is not valid.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        cts_core::Error::InvalidInput(message.into()).into()
+    }
+
+    /// A bug: something that should not happen happened.
+    pub fn internal(message: impl Into<String>) -> Self {
+        cts_core::Error::Internal(message.into()).into()
+    }
+
+    /// A local file operation failed.
+    pub fn io(operation: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        cts_core::Error::io(operation, path, source).into()
+    }
+
+    /// An Arrow computation failed while doing `context`.
+    pub fn arrow(context: impl ToString, source: arrow::error::ArrowError) -> Self {
+        cts_core::Error::arrow(context, source).into()
+    }
+
+    /// An object store operation failed on `location`.
     pub fn storage(
         operation: &'static str,
         location: impl ToString,
         source: object_store::Error,
     ) -> Self {
-        Error::Storage {
-            operation,
+        cts_core::Error::storage(operation, location, source).into()
+    }
+
+    /// Writing or reading a Parquet file failed.
+    pub fn parquet(location: impl ToString, source: parquet::errors::ParquetError) -> Self {
+        cts_core::Error::Parquet {
             location: location.to_string(),
             source,
         }
+        .into()
     }
 
-    /// Wrap an Arrow error with what was being done.
-    pub fn arrow(context: impl ToString, source: arrow::error::ArrowError) -> Self {
-        Error::Arrow {
-            context: context.to_string(),
-            source,
+    /// The I/O error at the root of this one, if any: a closed pipe, say.
+    pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = source {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                return Some(io.kind());
+            }
+            source = e.source();
         }
-    }
-
-    /// Wrap an I/O error with the operation and path.
-    pub fn io(operation: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            operation,
-            path: path.into(),
-            source,
-        }
+        None
     }
 }

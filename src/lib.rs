@@ -2,49 +2,24 @@
 //!
 //! Cloud Trace Service (CTS, on Huawei Cloud, Open Telekom Cloud and Flexible Engine) records
 //! every operation on a tenant's resources as a *trace* and delivers trace files (JSON arrays,
-//! usually `.json.gz`) to an OBS bucket. This crate turns those files into a Parquet archive
-//! and answers SQL over it.
+//! usually `.json.gz`) to an OBS bucket. [`cts_core`] turns those files into a Parquet archive
+//! and a seven-day hot store; this crate answers SQL over both and serves what users see.
 //!
-//! Data flows one way, one module per stage:
+//! Data flows one way: sources → decode → stores ([`cts_core`]) → query → outputs. Here, one
+//! module per stage, each using only those above it in this table (and [`cts_core`]):
 //!
 //! | stage | module |
 //! |---|---|
-//! | where objects live (local folders, S3/OBS) | [`storage`] |
-//! | which objects are trace files | [`layout`], [`source`] |
-//! | JSON trace files to Arrow, every variant | [`decode`], [`model`] |
-//! | the Parquet archive and its manifest | [`archive`] |
-//! | merging each archive day into one file, crash-safe | [`compact`] |
-//! | the seven-day hot store: write-ahead log, segments, roll-over | [`hot`], [`wal`] |
-//! | loading: incremental, exactly-once, parallel | [`load`] |
-//! | ingesting traces as they happen | [`ingest`] |
-//! | SQL over `traces` (hot store and archive), `hot_traces`, `archive_traces` | [`query`] |
-//! | results as table, CSV, JSON, Markdown, HTML | [`output`] |
-//! | compliance reports and the report pack | [`report`] |
-//! | batch export to Parquet | [`export`] |
-//! | the interactive SQL shell | [`shell`] |
+//! | what can go wrong, and where | [`error`] |
+//! | one DataFusion session that knows `traces` (hot store and archive), `hot_traces`, `archive_traces` | [`query`] |
+//! | results as table, CSV, JSON, Markdown, HTML; the shell; compliance reports; export | [`output`] |
 //! | the CTS API: trackers, recording, trace list, transfer to buckets | [`serve`] |
-//! | sample buckets | [`sample`] |
-#![warn(missing_docs)]
-#![deny(clippy::unwrap_used)]
+//!
+//! The command line (`src/main.rs`, `src/cli/`) is a thin layer over these.
 
-pub mod archive;
-pub mod compact;
-pub mod decode;
 pub mod error;
-pub mod export;
-pub mod hot;
-pub mod ingest;
-pub mod layout;
-pub mod load;
-pub mod model;
 pub mod output;
 pub mod query;
-pub mod report;
-pub mod sample;
 pub mod serve;
-pub mod shell;
-pub mod source;
-pub mod storage;
-pub mod wal;
 
 pub use error::{Error, Result};

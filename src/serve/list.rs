@@ -16,12 +16,14 @@ use axum::response::{IntoResponse, Response};
 use datafusion::prelude::{DataFrame, Expr, SessionContext, col, lit};
 use serde_json::{Map, Value, json};
 
-use super::trackers::SYSTEM;
-use super::{ApiError, Authorized, Project, Server};
+use cts_core::store::hot::HOT_DIR;
+use cts_core::trace::{col as c, is_trace_field, text_at};
+
 use crate::error::Error;
-use crate::hot::HOT_DIR;
-use crate::model::{col as c, is_trace_field, text_at};
 use crate::query::ts_literal as ts;
+use crate::serve::api::{ApiError, Authorized};
+use crate::serve::book::SYSTEM;
+use crate::serve::server::{Project, Server};
 
 /// Largest `limit`.
 pub const MAX_LIMIT: usize = 200;

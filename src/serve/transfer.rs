@@ -4,7 +4,7 @@
 //!
 //! At least once and crash-safe: a tracker's traces are selected by `record_time` in
 //! `[transferred_to, settled)`, where `settled` is a time before which every recording has
-//! finished ([`super::record::Clock`]); the files are written whole (each object appears at
+//! finished ([`Clock`](crate::serve::clock::Clock)); the files are written whole (each object appears at
 //! once or not at all), and only then is `transferred_to` moved on, durably. A server that
 //! dies in between sends those traces again on its next transfer; `cts load` drops the
 //! duplicates by `trace_id`, as it does for CTS's own at-least-once delivery.
@@ -18,13 +18,17 @@ use chrono::Utc;
 use datafusion::prelude::col;
 use serde_json::{Value, json};
 
-use super::list::{recorded_by, session, traces_json};
-use super::trackers::{StoredTracker, problem_of};
-use super::{ApiError, Authorized, Project, Server};
+use cts_core::source::layout::TraceFileKey;
+use cts_core::store::run::RunId;
+use cts_core::trace::col as c;
+
 use crate::error::{Error, Result};
-use crate::layout::TraceFileKey;
-use crate::model::col as c;
 use crate::query::ts_literal as ts;
+use crate::serve::api::{ApiError, Authorized};
+use crate::serve::book::StoredTracker;
+use crate::serve::list::{recorded_by, session, traces_json};
+use crate::serve::server::{Project, Server};
+use crate::serve::trackers::problem_of;
 
 /// Traces in one trace file, at most (CTS splits large transfers into several files too).
 pub const MAX_TRACES_PER_FILE: usize = 10_000;
@@ -120,7 +124,7 @@ async fn transfer_tracker(
     if let Some(path) = server.local_bucket(&t.obs_info.bucket_name)
         && !path.is_dir()
     {
-        return Err(Error::InvalidInput(format!(
+        return Err(Error::invalid(format!(
             "NoSuchBucket: the bucket folder {} does not exist",
             path.display()
         )));
@@ -128,7 +132,7 @@ async fn transfer_tracker(
     let bucket = server.bucket(&t.obs_info.bucket_name)?;
     let ctx = session(server, project)
         .await
-        .map_err(|e| Error::Internal(e.message))?;
+        .map_err(|e| Error::internal(e.message))?;
     let tracker = recorded_by(&t.tracker_name);
     let batches = ctx
         .table(crate::query::TRACES_TABLE)
@@ -160,7 +164,7 @@ async fn transfer_tracker(
     };
     for (service, group) in groups {
         for chunk in group.chunks(MAX_TRACES_PER_FILE) {
-            let suffix = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
+            let suffix = RunId::new().nonce_hex();
             let key = TraceFileKey::build(
                 &server.config.region,
                 &t.tracker_name,
@@ -209,7 +213,7 @@ fn folder(service: Option<&str>) -> String {
 /// A trace file: a JSON array, gzipped or not.
 fn file_bytes(traces: &[Value], gzip: bool) -> Result<Vec<u8>> {
     let json =
-        serde_json::to_vec(traces).map_err(|e| Error::Internal(format!("traces to JSON: {e}")))?;
+        serde_json::to_vec(traces).map_err(|e| Error::internal(format!("traces to JSON: {e}")))?;
     if !gzip {
         return Ok(json);
     }
@@ -217,7 +221,7 @@ fn file_bytes(traces: &[Value], gzip: bool) -> Result<Vec<u8>> {
     encoder
         .write_all(&json)
         .and_then(|()| encoder.finish())
-        .map_err(|e| Error::Internal(format!("gzip: {e}")))
+        .map_err(|e| Error::internal(format!("gzip: {e}")))
 }
 
 /// Transfer every project, then let each hot store roll over and compact, every

@@ -1,0 +1,339 @@
+//! The command line's arguments: every command, flag and default, as clap parses them.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use cts::output::Format;
+use cts::output::export::Partitioning;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cts",
+    version,
+    about = "SQL over Cloud Trace Service (CTS) audit trails: load trace files from OBS/S3 or \
+             local folders into a Parquet archive, then query them."
+)]
+pub(crate) struct Cli {
+    /// Data directory: holds the archive unless --archive says otherwise.
+    #[arg(long, global = true, env = "CTS_DATA_DIR", default_value = "cts-data")]
+    pub(crate) data_dir: PathBuf,
+
+    /// Archive location: a folder or a bucket URL (s3://bucket/prefix). Default: DATA_DIR/archive.
+    #[arg(long, global = true, env = "CTS_ARCHIVE")]
+    pub(crate) archive: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) storage: StorageArgs,
+
+    /// Memory a query may use for sorts, joins and aggregations (spilling to disk where it
+    /// can), e.g. 512MB, 4GB.
+    #[arg(long, global = true, default_value = "4GB", value_parser = parse_size)]
+    pub(crate) memory_limit: usize,
+
+    /// Seconds a query may run.
+    #[arg(long, global = true)]
+    pub(crate) query_timeout: Option<f64>,
+
+    /// How long traces stay in the hot store before they are rolled over into the archive,
+    /// e.g. 7d, 12h, 30m, 90s.
+    #[arg(long, global = true, env = "CTS_RETENTION", default_value = "7d", value_parser = parse_duration)]
+    pub(crate) retention: Duration,
+
+    /// Segments of one day in the hot store beyond which maintenance merges them.
+    #[arg(long, global = true, default_value_t = 8, hide = true)]
+    pub(crate) max_segments_per_day: usize,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// S3/OBS connection options; credentials come from AWS_ACCESS_KEY_ID and
+/// AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), never from flags.
+#[derive(Debug, Args)]
+pub(crate) struct StorageArgs {
+    /// S3-compatible endpoint, e.g. https://obs.eu-de.otc.t-systems.com (or AWS_ENDPOINT_URL).
+    #[arg(long, global = true)]
+    pub(crate) endpoint: Option<String>,
+
+    /// Signing region, e.g. eu-de (or AWS_REGION).
+    #[arg(long, global = true)]
+    pub(crate) region: Option<String>,
+
+    /// Address buckets as bucket.endpoint instead of endpoint/bucket.
+    #[arg(long, global = true)]
+    pub(crate) virtual_hosted: bool,
+
+    /// Retries of a failed storage request, with exponential backoff.
+    #[arg(long, global = true, default_value_t = 10)]
+    pub(crate) retries: usize,
+
+    /// Seconds after which a failing storage request is not retried any more.
+    #[arg(long, global = true, default_value_t = 180.0)]
+    pub(crate) retry_timeout: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Write a realistic sample bucket of CTS trace files (real layout, every format variant).
+    Gen {
+        /// Output folder or bucket URL.
+        out: String,
+        /// Distinct traces.
+        #[arg(long, default_value_t = 10_000)]
+        traces: u64,
+        /// Days they span.
+        #[arg(long, default_value_t = 7)]
+        days: u32,
+        /// Random seed: the same seed and --end give the same bucket.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Last day (YYYY-MM-DD, UTC). Default: today.
+        #[arg(long)]
+        end: Option<NaiveDate>,
+        /// Region in keys and traces.
+        #[arg(long = "trace-region", default_value = "eu-de")]
+        trace_region: String,
+        /// Share of traces delivered twice, as CTS's at-least-once delivery does.
+        #[arg(long, default_value_t = 0.02)]
+        duplicates: f64,
+        /// Write .json files instead of .json.gz.
+        #[arg(long)]
+        plain_json: bool,
+        /// Write no digest files.
+        #[arg(long)]
+        no_digests: bool,
+        /// Add this many stray (non-trace) objects.
+        #[arg(long, default_value_t = 0)]
+        stray: u32,
+        /// Add this many broken trace files (truncated gzip, not JSON, not an array).
+        #[arg(long, default_value_t = 0)]
+        broken: u32,
+    },
+    /// Load trace files from a folder, a file or a bucket URL into the archive.
+    Load {
+        /// A folder, a trace file, or s3://bucket/prefix.
+        source: String,
+        /// Files read and decoded at once (default: the number of cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Read again files that failed in an earlier run though unchanged.
+        #[arg(long)]
+        retry_failed: bool,
+        /// Also load JSON files not named like CTS trace files (exports, NDJSON).
+        #[arg(long)]
+        any_json: bool,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+        /// JSON gathered before a chunk is written, in MB (bounds memory).
+        #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
+        chunk_mb: u64,
+    },
+    /// Merge each archive day held in several Parquet files into one (a load writes a day in
+    /// many), so that queries open fewer files; crash-safe, and queries running meanwhile see
+    /// every trace once. Replaced files are deleted by a later run, after --grace-secs.
+    Compact {
+        /// Only days with at least this many files.
+        #[arg(long, default_value_t = 2)]
+        min_files: usize,
+        /// Seconds replaced files are kept for queries that started before the merge.
+        #[arg(long, default_value_t = 600)]
+        grace_secs: u64,
+    },
+    /// Append traces to the hot store as they happen: JSON arrays, NDJSON or trace files
+    /// (gzip or not), from files or standard input. Each append is acknowledged once durable.
+    Ingest {
+        /// Files to read; none or `-` reads standard input.
+        files: Vec<String>,
+        /// Traces per append (each one synced to disk before the next); 0: a whole input at once.
+        #[arg(long, default_value_t = 0)]
+        batch: usize,
+        /// After each append, print `ack INPUT N`: the first N traces of INPUT are durable.
+        #[arg(long)]
+        print_acks: bool,
+    },
+    /// Flush the hot store's log, roll traces older than the retention over into the archive,
+    /// merge small segments and remove unused files (ingest and load do this when they end).
+    Maintain,
+    /// Prebuilt compliance reports (PCI DSS Requirement 10 and more): list, run, pack.
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
+    /// Export traces (a time range, a filter) or a query's result to Parquet in a folder or a
+    /// bucket, one file per day or one file.
+    Export {
+        /// Folder or bucket URL (s3://bucket/prefix) to write into.
+        #[arg(long)]
+        out: String,
+        /// Start of the time range (inclusive), e.g. 2024-06-01.
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the time range (exclusive).
+        #[arg(long)]
+        to: Option<String>,
+        /// Only traces for which this SQL predicate holds, e.g. "trace_rating = 'incident'".
+        #[arg(long = "where")]
+        filter: Option<String>,
+        /// Export this query's result instead of `traces`.
+        #[arg(long)]
+        query: Option<String>,
+        /// `day`: one file per day in day=YYYY-MM-DD/ folders; `none`: one file.
+        #[arg(long, value_enum, default_value_t = Partitioning::Day)]
+        partition_by: Partitioning,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Run SQL over `traces` (hot store and archive), `hot_traces` and `archive_traces`.
+    Sql {
+        /// The query.
+        query: String,
+        /// Output format: table, csv, json, ndjson, md, html.
+        #[arg(long, short, default_value = "table")]
+        format: Format,
+    },
+    /// Interactive SQL shell over traces, hot_traces and archive_traces (reads statements from
+    /// stdin when it is not a terminal).
+    Shell {
+        /// Allow statements that create, change or copy data (CREATE, INSERT, COPY, DROP) or
+        /// change settings (SET); without it the shell is read-only.
+        #[arg(long)]
+        write: bool,
+        /// Output format at start: table, csv, json, ndjson (\format changes it).
+        #[arg(long, short, default_value = "table")]
+        format: Format,
+    },
+    /// Serve the CTS v3 API: trackers, recording of traces, the trace list, and transfer of
+    /// trace files to the trackers' buckets. A project's data is in DATA_DIR/projects/<id>.
+    Serve {
+        /// Configuration file, JSON: listen, region, buckets, transfer_interval_seconds and
+        /// tokens ({"TOKEN": "PROJECT_ID"}). Flags override it.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// An API token (X-Auth-Token) and the project it may act on (repeatable).
+        #[arg(long = "token", value_name = "TOKEN=PROJECT_ID")]
+        tokens: Vec<String>,
+        /// Where trackers' buckets are: a folder holding one folder per bucket, or s3:// for
+        /// the buckets of --endpoint [default: DATA_DIR/buckets].
+        #[arg(long)]
+        buckets: Option<String>,
+        /// Time between two transfers of trace files, e.g. 5m or 30s [default: 5m].
+        #[arg(long, value_parser = parse_duration)]
+        transfer_interval: Option<Duration>,
+        /// The region the service stands for, in trace file keys and names [default: eu-de].
+        #[arg(long)]
+        cts_region: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReportAction {
+    /// List the reports with their requirement IDs and parameters.
+    List,
+    /// Run one report.
+    Run {
+        /// The report's name (`cts report list`).
+        name: String,
+        /// Start of the time range (inclusive), e.g. 2024-06-01 or 2024-06-01T08:00:00Z.
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the time range (exclusive).
+        #[arg(long)]
+        to: Option<String>,
+        /// Another parameter, as NAME=VALUE (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Output format: table, csv, json, ndjson, md, html.
+        #[arg(long, short, default_value = "table")]
+        format: Format,
+    },
+    /// Run every report over a time range into one HTML page (readable offline) and a CSV per
+    /// report.
+    Pack {
+        /// Start of the time range (inclusive). Default: 30 days ago.
+        #[arg(long)]
+        from: Option<String>,
+        /// End of the time range (exclusive). Default: tomorrow.
+        #[arg(long)]
+        to: Option<String>,
+        /// Folder to write index.html and the CSV files into.
+        #[arg(long)]
+        out: PathBuf,
+        /// Reports run at a time: while one is in a phase that uses one core (a final sort,
+        /// writing its CSV), another uses the rest.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
+        jobs: u16,
+    },
+}
+
+/// `512MB`, `4GB`, `1GiB`, or a number of bytes.
+fn parse_size(text: &str) -> std::result::Result<usize, String> {
+    let t = text.trim().to_ascii_uppercase();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 512MB or 4GB"))?;
+    let scale: f64 = match unit.trim() {
+        "" | "B" => 1.0,
+        "KB" | "KIB" | "K" => 1024.0,
+        "MB" | "MIB" | "M" => 1024.0 * 1024.0,
+        "GB" | "GIB" | "G" => 1024.0 * 1024.0 * 1024.0,
+        "TB" | "TIB" | "T" => 1024.0_f64.powi(4),
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?}: use B, KB, MB, GB or TB"
+            ));
+        }
+    };
+    Ok((number * scale) as usize)
+}
+
+/// A duration as people write it (`7d`, `12h`, `30m`, `90s`, `500ms`, `1h 30m`), or a bare number
+/// of seconds.
+fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
+    let t = text.trim();
+    if let Ok(seconds) = t.parse::<f64>() {
+        return Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"));
+    }
+    humantime::parse_duration(t).map_err(|e| {
+        format!("{text:?} is not a duration such as 7d, 12h, 30m, 90s or a number of seconds: {e}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_with_units_or_bare_seconds() {
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h 30m"), Ok(Duration::from_secs(5_400)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2.5"), Ok(Duration::from_millis(2_500)));
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn sizes_in_binary_units() {
+        assert_eq!(parse_size("200KB"), Ok(200 * 1024));
+        assert_eq!(parse_size("4GB"), Ok(4 << 30));
+        assert_eq!(parse_size("512"), Ok(512));
+        assert!(parse_size("4XB").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

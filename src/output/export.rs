@@ -1,0 +1,227 @@
+//! Batch export: `traces` (a time range, a filter) or any query, to Parquet in a folder or a
+//! bucket, one file per day (Hive `day=YYYY-MM-DD/`) or one file.
+//!
+//! Each file is streamed to its final name in one upload (a multipart upload on object stores,
+//! a staged file renamed at the end on local disks), so a crash or an error mid-way leaves no
+//! partial file visible under a final name. File names are fixed (`day=.../part-0.parquet`,
+//! `traces.parquet`): running the same export again overwrites them.
+
+use std::time::{Duration, Instant};
+
+use cts_core::storage::Location;
+use cts_core::storage::fs::remove_staging_files;
+use cts_core::store::archive::writer_properties;
+use cts_core::trace::{cast_to, col, plain_types};
+use datafusion::prelude::{DataFrame, SessionContext};
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use parquet::arrow::AsyncArrowWriter;
+
+use crate::error::{Error, Result};
+use crate::query::QueryLimits;
+
+/// How files are laid out (the values of `--partition-by`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Partitioning {
+    /// One file per day of `time`: `day=YYYY-MM-DD/part-0.parquet`.
+    Day,
+    /// One file, `traces.parquet`.
+    None,
+}
+
+/// What to export.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// Start of the time range (inclusive), an SQL timestamp text such as `2024-06-01`.
+    pub from: Option<String>,
+    /// End of the time range (exclusive).
+    pub to: Option<String>,
+    /// An SQL predicate on `traces`.
+    pub filter: Option<String>,
+    /// A whole query instead of `traces` (then `from`, `to` and `filter` apply to its result).
+    pub query: Option<String>,
+    /// File layout.
+    pub partitioning: Partitioning,
+    /// Show a progress bar (only ever drawn on a terminal).
+    pub progress: bool,
+}
+
+/// What an export wrote.
+#[derive(Debug, Default)]
+pub struct ExportSummary {
+    /// Files written: URL, rows, bytes.
+    pub files: Vec<(String, u64, u64)>,
+    /// Rows written.
+    pub rows: u64,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+/// Export to `out`.
+pub async fn export(
+    ctx: &SessionContext,
+    out: &Location,
+    options: &ExportOptions,
+    limits: &QueryLimits,
+) -> Result<ExportSummary> {
+    let started = Instant::now();
+    if let Some(dir) = out.local_path() {
+        remove_staging_files(&dir)?;
+    }
+    let base = base_query(options);
+    let mut summary = ExportSummary::default();
+    match options.partitioning {
+        Partitioning::None => {
+            let df = ctx.sql(&base).await?;
+            let progress = progress(options.progress, None);
+            let file = write_file(df, out, "traces.parquet", limits, &progress).await?;
+            progress.finish_and_clear();
+            summary.rows += file.1;
+            summary.files.push(file);
+        }
+        Partitioning::Day => {
+            let df = ctx.sql(&base).await?;
+            if df
+                .schema()
+                .index_of_column_by_name(None, col::DAY)
+                .is_none()
+            {
+                return Err(Error::invalid(
+                    "--partition-by day needs a `day` column in the result: select it, or use \
+                     --partition-by none"
+                        .to_string(),
+                ));
+            }
+            let days = limits
+                .enforce(async {
+                    let batches = ctx
+                        .sql(&format!(
+                            "SELECT DISTINCT CAST({day} AS VARCHAR) AS {day} FROM ({base}) ORDER BY 1",
+                            day = col::DAY
+                        ))
+                        .await?
+                        .collect()
+                        .await?;
+                    Ok(batches)
+                })
+                .await?;
+            let mut names = Vec::new();
+            for batch in &days {
+                let column =
+                    arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)
+                        .map_err(|e| Error::arrow("reading the days to export", e))?;
+                let column = arrow::array::AsArray::as_string_opt::<i32>(column.as_ref())
+                    .ok_or_else(|| Error::internal("days are not text"))?;
+                names.extend(column.iter().map(|d| d.unwrap_or("null").to_string()));
+            }
+            let days = names;
+            let progress = progress(options.progress, Some(days.len() as u64));
+            for day in days {
+                if day.contains(['/', '\\']) || day.starts_with('.') {
+                    return Err(Error::invalid(format!("day {day:?} cannot name a folder")));
+                }
+                let sql = format!("SELECT * FROM ({base}) WHERE {d} = '{day}'", d = col::DAY);
+                let mut df = ctx.sql(&sql).await?;
+                if df
+                    .schema()
+                    .index_of_column_by_name(None, col::TIME)
+                    .is_some()
+                {
+                    df = df.sort_by(vec![datafusion::prelude::col(col::TIME)])?;
+                }
+                // The day is in the folder name, as Hive partitioning has it.
+                let df = df.drop_columns(&[col::DAY])?;
+                let name = format!("{}={day}/part-0.parquet", col::DAY);
+                let file = write_file(df, out, &name, limits, &progress).await?;
+                summary.rows += file.1;
+                summary.files.push(file);
+                progress.inc(1);
+            }
+            progress.finish_and_clear();
+        }
+    }
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+/// The query whose rows are exported.
+fn base_query(options: &ExportOptions) -> String {
+    let quote = |v: &str| format!("'{}'", v.replace('\'', "''"));
+    let mut conditions = Vec::new();
+    if let Some(from) = &options.from {
+        conditions.push(format!(
+            "{} >= CAST({} AS TIMESTAMP)",
+            col::TIME,
+            quote(from)
+        ));
+    }
+    if let Some(to) = &options.to {
+        conditions.push(format!("{} < CAST({} AS TIMESTAMP)", col::TIME, quote(to)));
+    }
+    if let Some(filter) = &options.filter {
+        conditions.push(format!("({filter})"));
+    }
+    let source = match &options.query {
+        Some(query) => format!("({}) AS q", query.trim().trim_end_matches(';')),
+        None => crate::query::TRACES_TABLE.to_string(),
+    };
+    if conditions.is_empty() {
+        format!("SELECT * FROM {source}")
+    } else {
+        format!("SELECT * FROM {source} WHERE {}", conditions.join(" AND "))
+    }
+}
+
+/// Stream a query's rows into one Parquet file named `name` under `out`.
+async fn write_file(
+    df: DataFrame,
+    out: &Location,
+    name: &str,
+    limits: &QueryLimits,
+    progress: &ProgressBar,
+) -> Result<(String, u64, u64)> {
+    let path = out.path(name);
+    let url = out.display(&path);
+    let parquet_err = |source| Error::parquet(&url, source);
+    let rows = limits
+        .enforce(async {
+            let mut stream = df.execute_stream().await?;
+            let schema = plain_types(&stream.schema());
+            let props = writer_properties(128 * 1024).map_err(parquet_err)?;
+            let sink = object_store::buffered::BufWriter::new(out.store().clone(), path.clone());
+            let mut writer = AsyncArrowWriter::try_new(sink, schema.clone(), Some(props))
+                .map_err(parquet_err)?;
+            let mut rows = 0u64;
+            while let Some(batch) = stream.next().await {
+                let batch = cast_to(&batch?, &schema)?;
+                rows += batch.num_rows() as u64;
+                writer.write(&batch).await.map_err(parquet_err)?;
+                progress.set_message(format!("{url}: {rows} rows"));
+            }
+            writer.close().await.map_err(parquet_err)?;
+            Ok(rows)
+        })
+        .await?;
+    let bytes = object_store::ObjectStoreExt::head(out.store().as_ref(), &path)
+        .await
+        .map_err(|e| Error::storage("check", &url, e))?
+        .size;
+    Ok((url, rows, bytes))
+}
+
+fn progress(enabled: bool, days: Option<u64>) -> ProgressBar {
+    if !enabled {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(days, ProgressDrawTarget::stderr());
+    let template = if days.is_some() {
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} days {msg}"
+    } else {
+        "{spinner} [{elapsed_precise}] {msg}"
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}

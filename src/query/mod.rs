@@ -1,0 +1,33 @@
+//! SQL over the hot store and the archive: one DataFusion [`SessionContext`] that knows
+//! `traces`.
+//!
+//! The session is a plain `SessionContext` (so it can later run on Ballista) with:
+//! - `traces`: the hot store's traces at or after its watermark and the archive's before it,
+//!   each trace once; `hot_traces` and `archive_traces` are each tier alone;
+//! - a predicate on `time` prunes the archive's day partitions and skips a tier, so a query on
+//!   one week never opens the files of other weeks;
+//! - the JSON functions of `datafusion-functions-json` (`json_get_str(request, 'key')`, ...);
+//! - the archive's object store, seen through the visibility rule of
+//!   [`cts_core::store::archive::visible`].
+//!
+//! | file | what |
+//! |---|---|
+//! | `session.rs` | [`session_with`]: the session and its tables |
+//! | `limits.rs` | [`QueryLimits`]: memory and time a query may use |
+//! | `tables.rs` | the archive table, the hot table, `traces` |
+//! | `time.rs` | bounds on `time` in filters, and day bounds from them |
+
+mod limits;
+mod session;
+mod tables;
+mod time;
+
+pub use limits::QueryLimits;
+pub use session::{
+    ARCHIVE_TABLE, HOT_TABLE, TRACES_TABLE, register_location, session, session_with,
+};
+pub use tables::{DayPrunedTable, HotTable, TieredTable, archive_table, plan_text};
+pub use time::{time_range, ts_literal, with_day_bounds};
+
+#[cfg(doc)]
+use datafusion::prelude::SessionContext;

@@ -1,0 +1,246 @@
+//! `cts export`: a month of traces to Parquet that other engines read with the same row count,
+//! filters, queries, errors, re-runs; and a kill -9 mid-export leaves no partial file.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::common::cli::{cts, sql_csv};
+
+/// Rows and column names of every Parquet file under `dir`, by path relative to it.
+fn parquet_files(dir: &Path) -> Vec<(String, i64, Vec<String>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("list").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                let file = std::fs::File::open(&path).expect("open");
+                let reader =
+                    parquet::file::reader::SerializedFileReader::new(file).expect("a Parquet file");
+                let meta = parquet::file::reader::FileReader::metadata(&reader);
+                let columns = meta
+                    .file_metadata()
+                    .schema_descr()
+                    .columns()
+                    .iter()
+                    .map(|c| c.name().to_string())
+                    .collect();
+                let relative = path
+                    .strip_prefix(dir)
+                    .expect("under dir")
+                    .to_string_lossy()
+                    .into_owned();
+                files.push((relative, meta.file_metadata().num_rows(), columns));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn generated_data(dir: &Path, traces: &str, days: &str) -> PathBuf {
+    let bucket = dir.join("bucket");
+    let data = dir.join("data");
+    let made = cts(&data)
+        .args(["gen"])
+        .arg(&bucket)
+        .args([
+            "--traces",
+            traces,
+            "--days",
+            days,
+            "--seed",
+            "9",
+            "--end",
+            "2024-06-30",
+        ])
+        .output()
+        .expect("gen");
+    assert!(made.status.success(), "{made:?}");
+    let loaded = cts(&data)
+        .args(["load", "-q"])
+        .arg(&bucket)
+        .output()
+        .expect("load");
+    assert!(loaded.status.success(), "{loaded:?}");
+    data
+}
+
+fn count(data: &Path, sql: &str) -> i64 {
+    let text = sql_csv(data, sql);
+    text.lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .expect("a count")
+}
+
+#[test]
+fn a_month_exports_one_file_per_day_with_every_row() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = generated_data(dir.path(), "3000", "40");
+    let out = dir.path().join("out");
+    let run = || {
+        let export = cts(&data)
+            .args([
+                "export",
+                "-q",
+                "--from",
+                "2024-06-01",
+                "--to",
+                "2024-07-01",
+                "--out",
+            ])
+            .arg(&out)
+            .output()
+            .expect("export");
+        assert!(export.status.success(), "{export:?}");
+        String::from_utf8_lossy(&export.stdout).into_owned()
+    };
+    let printed = run();
+    let june = count(
+        &data,
+        "SELECT count(*) AS n FROM traces WHERE time >= '2024-06-01' AND time < '2024-07-01'",
+    );
+    assert!(june > 2000 && june < 3000, "{june}");
+    assert!(
+        printed.starts_with(&format!("exported {june} rows into 30 Parquet files")),
+        "{printed}"
+    );
+    let files = parquet_files(&out);
+    assert_eq!(files.len(), 30);
+    assert_eq!(files[0].0, "day=2024-06-01/part-0.parquet");
+    assert_eq!(files[29].0, "day=2024-06-30/part-0.parquet");
+    assert_eq!(files.iter().map(|f| f.1).sum::<i64>(), june);
+    // The day is the folder's, as Hive partitioning has it: not a column of the files.
+    assert!(files.iter().all(|f| !f.2.contains(&"day".to_string())));
+    assert!(files[0].2.contains(&"trace_id".to_string()));
+
+    // Again: the same files, overwritten, nothing added.
+    run();
+    let again = parquet_files(&out);
+    assert_eq!(again, files);
+}
+
+#[test]
+fn filters_queries_and_one_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = generated_data(dir.path(), "2000", "5");
+    let out = dir.path().join("incidents");
+    let export = cts(&data)
+        .args([
+            "export",
+            "-q",
+            "--where",
+            "trace_rating = 'incident'",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("export");
+    assert!(export.status.success(), "{export:?}");
+    let incidents = count(
+        &data,
+        "SELECT count(*) AS n FROM traces WHERE trace_rating = 'incident'",
+    );
+    assert!(incidents > 0);
+    assert_eq!(
+        parquet_files(&out).iter().map(|f| f.1).sum::<i64>(),
+        incidents
+    );
+
+    let out = dir.path().join("users");
+    let export = cts(&data)
+        .args([
+            "export",
+            "-q",
+            "--partition-by",
+            "none",
+            "--query",
+            "SELECT user_name, count(*) AS traces FROM traces GROUP BY user_name",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("export");
+    assert!(export.status.success(), "{export:?}");
+    let users = count(
+        &data,
+        "SELECT count(DISTINCT COALESCE(user_name, '')) AS n FROM traces",
+    );
+    let files = parquet_files(&out);
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].0, "traces.parquet");
+    assert_eq!(files[0].1, users);
+    assert_eq!(
+        files[0].2,
+        vec!["user_name".to_string(), "traces".to_string()]
+    );
+
+    let export = cts(&data)
+        .args(["export", "-q", "--query", "SELECT 1 AS one", "--out"])
+        .arg(dir.path().join("bad"))
+        .output()
+        .expect("export");
+    assert_eq!(export.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&export.stderr).contains("--partition-by day needs a `day` column"),
+        "{export:?}"
+    );
+}
+
+#[test]
+fn kill_9_during_export_leaves_no_partial_file_and_a_rerun_completes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = generated_data(dir.path(), "30000", "10");
+    let out = dir.path().join("out");
+    let total = count(&data, "SELECT count(*) AS n FROM traces");
+    let mut state = 0x1234_5678_9abc_def1u64;
+    let mut killed = 0;
+    for _ in 0..6 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let mut child = cts(&data)
+            .args(["export", "-q", "--out"])
+            .arg(&out)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn export");
+        std::thread::sleep(Duration::from_millis(100 + state % 1500));
+        if child.try_wait().expect("poll").is_none() {
+            child.kill().expect("kill -9");
+            killed += 1;
+        }
+        child.wait().expect("reap");
+        // Every file under a final name is whole (parquet_files panics on one that is not).
+        let files = parquet_files(&out);
+        assert!(files.iter().all(|f| f.1 > 0));
+    }
+    assert!(killed >= 2, "only {killed} exports were killed");
+    let export = cts(&data)
+        .args(["export", "-q", "--out"])
+        .arg(&out)
+        .output()
+        .expect("export");
+    assert!(export.status.success(), "{export:?}");
+    assert_eq!(parquet_files(&out).iter().map(|f| f.1).sum::<i64>(), total);
+    // No staged leftovers either.
+    let mut stack = vec![out.clone()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("list").flatten() {
+            if entry.path().is_dir() {
+                stack.push(entry.path());
+            } else {
+                assert!(
+                    !entry.file_name().to_string_lossy().contains('#'),
+                    "{:?}",
+                    entry.path()
+                );
+            }
+        }
+    }
+}
