@@ -13,7 +13,7 @@ use cts_core::store::archive::{CompactOptions, compact};
 use cts_sample::{GenOptions, GenSummary, generate};
 
 use crate::cli::args::Command;
-use crate::cli::{Context, say};
+use crate::cli::context::{Context, say};
 
 /// Run a command of the data path.
 pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode> {

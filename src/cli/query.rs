@@ -12,7 +12,8 @@ use cts::{Error, Result};
 use cts_core::storage::Location;
 
 use crate::cli::args::{Command, ReportAction};
-use crate::cli::{Context, hints, say};
+use crate::cli::context::{Context, say};
+use crate::cli::hints;
 
 /// Run a command over queries.
 pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode> {

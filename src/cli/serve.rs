@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use cts::{Error, Result};
 
-use crate::cli::Context;
 use crate::cli::args::Command;
+use crate::cli::context::Context;
 
 /// Run `cts serve`.
 pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode> {

@@ -3,7 +3,8 @@
 //! every trace once, no half-written file, and a further run does nothing.
 
 use std::process::Stdio;
-use std::time::Duration;
+
+use cts_testkit::KillAtRandom;
 
 use crate::common::cli::{counts, cts, recent_traces, sql_csv};
 
@@ -55,27 +56,15 @@ fn kill_9_during_load_loses_and_duplicates_nothing() {
         "1",
     ]
     .map(String::from);
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut killed = 0;
+    let mut kills = KillAtRandom::new(0x2545_f491_4f6c_dd1d);
     for _ in 0..12 {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let delay = Duration::from_millis(50 + state % 1500);
-        let mut child = cts(&data)
-            .args(&load_args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn load");
-        std::thread::sleep(delay);
-        if child.try_wait().expect("poll").is_none() {
-            child.kill().expect("kill -9");
-            killed += 1;
-        }
-        child.wait().expect("reap");
+        kills.run(cts(&data).args(&load_args), 50, 1500);
     }
-    assert!(killed >= 3, "only {killed} runs were killed mid-load");
+    assert!(
+        kills.killed >= 3,
+        "only {} runs were killed mid-load",
+        kills.killed
+    );
     let committed = std::fs::read_dir(data.join("archive/traces"))
         .map(|days| {
             days.flatten()
@@ -144,14 +133,11 @@ fn kill_9_during_ingest_loses_no_acknowledged_trace_and_duplicates_none() {
     let input = dir.path().join("traces.ndjson");
     let n = 4000;
     std::fs::write(&input, recent_traces(n, 180)).expect("write input");
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut kills = KillAtRandom::new(0x9e37_79b9_7f4a_7c15);
     let mut killed = 0;
     for _ in 0..10 {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
         // Killed once this many traces are acknowledged: wherever the next append then is.
-        let kill_after = (state % n as u64) as usize;
+        let kill_after = kills.below(n as u64) as usize;
         let mut child = cts(&data)
             .args(["ingest", "--batch", "10", "--print-acks"])
             .arg(&input)
@@ -216,28 +202,16 @@ fn kill_9_during_roll_over_loses_and_duplicates_nothing() {
     assert_eq!(counts(&data, "hot_traces"), (n as u64, n as u64));
 
     // Roll-overs to a retention of one hour, killed at pseudo-random points.
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let mut killed = 0;
+    let mut kills = KillAtRandom::new(0x2545_f491_4f6c_dd1d);
     for _ in 0..8 {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let delay = Duration::from_millis(10 + state % 600);
-        let mut child = cts(&data)
-            .args(["--retention", "1h", "maintain"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn maintain");
-        std::thread::sleep(delay);
-        if child.try_wait().expect("poll").is_none() {
-            child.kill().expect("kill -9");
-            killed += 1;
-        }
-        child.wait().expect("reap");
+        kills.run(cts(&data).args(["--retention", "1h", "maintain"]), 10, 600);
         assert_eq!(counts(&data, "traces"), (n as u64, n as u64));
     }
-    assert!(killed >= 2, "only {killed} roll-overs were killed");
+    assert!(
+        kills.killed >= 2,
+        "only {} roll-overs were killed",
+        kills.killed
+    );
     let done = cts(&data)
         .args(["--retention", "1h", "maintain"])
         .output()
@@ -289,24 +263,9 @@ fn kill_9_during_compaction_loses_and_duplicates_nothing() {
     assert!(segments() >= 12, "{} segments", segments());
     assert_eq!(counts(&data, "traces"), (n as u64, n as u64));
 
-    let mut state = 0x0bad_5eed_1234_5678u64;
-    let mut killed = 0;
+    let mut kills = KillAtRandom::new(0x0bad_5eed_1234_5678);
     for _ in 0..6 {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let mut child = cts(&data)
-            .arg("maintain")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn maintain");
-        std::thread::sleep(Duration::from_millis(5 + state % 1200));
-        if child.try_wait().expect("poll").is_none() {
-            child.kill().expect("kill -9");
-            killed += 1;
-        }
-        child.wait().expect("reap");
+        kills.run(cts(&data).arg("maintain"), 5, 1200);
         assert_eq!(counts(&data, "traces"), (n as u64, n as u64));
     }
     let done = cts(&data).arg("maintain").output().expect("maintain");
@@ -314,7 +273,7 @@ fn kill_9_during_compaction_loses_and_duplicates_nothing() {
     assert_eq!(counts(&data, "traces"), (n as u64, n as u64));
     // Merged: at most 8 segments per day, and the traces spread over at most two days.
     assert!(segments() <= 16, "{} segments after compaction", segments());
-    eprintln!("{killed} of 6 compactions killed");
+    eprintln!("{} of 6 compactions killed", kills.killed);
 }
 
 #[test]
@@ -358,28 +317,17 @@ fn kill_9_during_archive_compaction_shows_every_trace_once_at_every_point() {
     assert!(parquet_files(&data).len() > 6, "{:?}", parquet_files(&data));
 
     let totals = "SELECT count(*) AS n, count(DISTINCT trace_id) AS ids FROM traces";
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut killed = 0;
+    let mut kills = KillAtRandom::new(0x9e37_79b9_7f4a_7c15);
     for _ in 0..10 {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let mut child = cts(&data)
-            .args(["compact", "--grace-secs", "0"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn compact");
-        std::thread::sleep(Duration::from_millis(20 + state % 700));
-        if child.try_wait().expect("poll").is_none() {
-            child.kill().expect("kill -9");
-            killed += 1;
-        }
-        child.wait().expect("reap");
+        kills.run(cts(&data).args(["compact", "--grace-secs", "0"]), 20, 700);
         // Wherever it stopped: every trace once.
         assert_eq!(sql_csv(&data, totals), "n,ids\n20000,20000\n");
     }
-    assert!(killed >= 2, "only {killed} runs were killed mid-compaction");
+    assert!(
+        kills.killed >= 2,
+        "only {} runs were killed mid-compaction",
+        kills.killed
+    );
 
     // Two runs to completion: one file per day is left, nothing staged, every trace once.
     for _ in 0..2 {

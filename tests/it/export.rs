@@ -2,10 +2,9 @@
 //! filters, queries, errors, re-runs; and a kill -9 mid-export leaves no partial file.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
 
 use crate::common::cli::{cts, sql_csv};
+use cts_testkit::KillAtRandom;
 
 /// Rows and column names of every Parquet file under `dir`, by path relative to it.
 fn parquet_files(dir: &Path) -> Vec<(String, i64, Vec<String>)> {
@@ -197,30 +196,22 @@ fn kill_9_during_export_leaves_no_partial_file_and_a_rerun_completes() {
     let data = generated_data(dir.path(), "30000", "10");
     let out = dir.path().join("out");
     let total = count(&data, "SELECT count(*) AS n FROM traces");
-    let mut state = 0x1234_5678_9abc_def1u64;
-    let mut killed = 0;
+    let mut kills = KillAtRandom::new(0x1234_5678_9abc_def1);
     for _ in 0..6 {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        let mut child = cts(&data)
-            .args(["export", "-q", "--out"])
-            .arg(&out)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn export");
-        std::thread::sleep(Duration::from_millis(100 + state % 1500));
-        if child.try_wait().expect("poll").is_none() {
-            child.kill().expect("kill -9");
-            killed += 1;
-        }
-        child.wait().expect("reap");
+        kills.run(
+            cts(&data).args(["export", "-q", "--out"]).arg(&out),
+            100,
+            1500,
+        );
         // Every file under a final name is whole (parquet_files panics on one that is not).
         let files = parquet_files(&out);
         assert!(files.iter().all(|f| f.1 > 0));
     }
-    assert!(killed >= 2, "only {killed} exports were killed");
+    assert!(
+        kills.killed >= 2,
+        "only {} exports were killed",
+        kills.killed
+    );
     let export = cts(&data)
         .args(["export", "-q", "--out"])
         .arg(&out)

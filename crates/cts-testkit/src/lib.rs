@@ -20,19 +20,11 @@ use cts_sample::{GenOptions, GenSummary, generate};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
+mod runtime;
 mod seaweed;
 
+pub use runtime::block_on;
 pub use seaweed::{ACCESS_KEY, SECRET_KEY, SeaweedFs};
-
-/// Run a future on a fresh multi-threaded runtime.
-pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("test runtime")
-        .block_on(f)
-}
 
 /// Write objects (key, bytes) under a location.
 pub async fn put_all(location: &Location, objects: Vec<(String, Vec<u8>)>) {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use cts_core::storage::{Location, StorageOptions};
 use object_store::path::Path as StorePath;
 
-use crate::block_on;
+use crate::runtime::block_on;
 
 /// A SeaweedFS server (master, volume, filer, S3 gateway) bound to 127.0.0.1 only, killed on drop.
 #[derive(Debug)]

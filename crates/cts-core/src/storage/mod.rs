@@ -30,28 +30,7 @@ use crate::error::{Error, Result};
 pub mod fs;
 mod s3;
 
-/// Connection options for S3-compatible stores. Unset options fall back to the usual `AWS_*`
-/// environment variables (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`,
-/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, `AWS_ALLOW_HTTP`).
-#[derive(Debug, Clone, Default)]
-pub struct StorageOptions {
-    /// Endpoint URL, e.g. `https://obs.eu-de.otc.t-systems.com` or `http://127.0.0.1:8333`.
-    pub endpoint: Option<String>,
-    /// Signing region, e.g. `eu-de`.
-    pub region: Option<String>,
-    /// Access key ID.
-    pub access_key_id: Option<String>,
-    /// Secret access key.
-    pub secret_access_key: Option<String>,
-    /// Session token, for temporary credentials.
-    pub session_token: Option<String>,
-    /// Address buckets as `bucket.endpoint` rather than `endpoint/bucket`.
-    pub virtual_hosted_style: bool,
-    /// Retries of a failed request, with exponential backoff (default 10).
-    pub max_retries: Option<usize>,
-    /// Time after which a request is not retried any more (default 3 minutes).
-    pub retry_timeout: Option<std::time::Duration>,
-}
+pub use s3::StorageOptions;
 
 /// A folder or bucket prefix, with the object store that serves it.
 #[derive(Debug, Clone)]

@@ -26,7 +26,7 @@ pub fn parse_day(text: &str) -> Option<i64> {
     Some(date.signed_duration_since(NaiveDate::default()).num_days())
 }
 
-/// The `time` of each trace of a batch in [`trace_schema`](crate::trace::trace_schema) (or a
+/// The `time` of each trace of a batch in [`trace_schema`](crate::trace::schema::trace_schema) (or a
 /// schema that starts like it), in ms since the epoch.
 pub fn times(batch: &RecordBatch) -> &[i64] {
     batch
@@ -35,7 +35,7 @@ pub fn times(batch: &RecordBatch) -> &[i64] {
         .values()
 }
 
-/// The `trace_id` of each trace of a batch in [`trace_schema`](crate::trace::trace_schema)
+/// The `trace_id` of each trace of a batch in [`trace_schema`](crate::trace::schema::trace_schema)
 /// (or a schema that starts like it).
 pub fn trace_ids(batch: &RecordBatch) -> &StringArray {
     batch.column(0).as_string::<i32>()

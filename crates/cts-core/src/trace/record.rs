@@ -15,12 +15,12 @@ pub struct TraceRecord<'a> {
     /// `record_time`, ms since the epoch (UTC).
     pub record_time: Option<i64>,
     /// The text columns from `service_type` to `enterprise_project_id`, in schema order, by the
-    /// indices of [`a`](crate::trace::a).
+    /// indices of `a`.
     pub text_a: [Text<'a>; 20],
     /// `read_only`.
     pub read_only: Option<bool>,
     /// The text columns from `resource_account_id` to `resource_url`, in schema order, by the
-    /// indices of [`b`](crate::trace::b).
+    /// indices of `b`.
     pub text_b: [Text<'a>; 5],
     /// `content_length`.
     pub content_length: Option<i64>,
@@ -38,7 +38,7 @@ pub struct TraceRecord<'a> {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserInfo<'a> {
     /// The text columns from `user_id` to `principal_id`, in schema order, by the indices of
-    /// [`u`](crate::trace::u).
+    /// `u`.
     pub text: [Text<'a>; 8],
     /// `principal_is_root_user` (arrives as `"true"`/`"false"`).
     pub principal_is_root_user: Option<bool>,

@@ -11,7 +11,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 
 use crate::error::{Error, Result};
 #[cfg(doc)]
-use crate::trace::{TraceRecord, UserInfo};
+use crate::trace::record::{TraceRecord, UserInfo};
 
 /// Column names of the `traces` table.
 pub mod col {

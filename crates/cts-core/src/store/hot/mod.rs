@@ -46,6 +46,9 @@ mod state;
 mod store;
 mod writer;
 
+#[cfg(test)]
+mod tests;
+
 pub use segment::{hot_query_schema, hot_schema};
 pub use snapshot::{Snapshot, snapshot};
 pub use state::{HOT_DIR, HotOptions, HotState, Obsolete, Segment};
