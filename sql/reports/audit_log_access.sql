@@ -10,11 +10,9 @@
 WITH t AS (
     SELECT
         *,
-        COALESCE(NULLIF(user_name, ''), NULLIF(user_id, ''), NULLIF(principal_id, ''), NULLIF(access_key_id, '')) AS operator,
-        COALESCE(NULLIF(user_domain_name, ''), NULLIF(user_domain_id, ''), NULLIF(domain_id, '')) AS domain,
         -- OBS resource names are "bucket" or "bucket/object key"
         split_part(resource_name, '/', 1) AS bucket
-    FROM traces
+    FROM attributed_traces
     WHERE time >= CAST({{from}} AS TIMESTAMP)
       AND time < CAST({{to}} AS TIMESTAMP)
 )

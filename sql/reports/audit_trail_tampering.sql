@@ -9,8 +9,6 @@ WITH tracker_ops AS (
     -- every tracker create/update/delete up to the end of the range: the state before the range counts
     SELECT
         *,
-        COALESCE(NULLIF(user_name, ''), NULLIF(user_id, ''), NULLIF(principal_id, ''), NULLIF(access_key_id, '')) AS operator,
-        COALESCE(NULLIF(user_domain_name, ''), NULLIF(user_domain_id, ''), NULLIF(domain_id, '')) AS domain,
         COALESCE(NULLIF(resource_name, ''), json_get_str(request, 'tracker_name'), 'system') AS tracker,
         -- v1 and 2017 files: bucket_name at the top; v3: inside obs_info (an object, or JSON text)
         COALESCE(json_get_str(request, 'bucket_name'),
@@ -23,7 +21,7 @@ WITH tracker_ops AS (
                        json_as_text(json_as_text(request, 'lts'), 'is_lts_enabled'))) AS lts,
         lower(json_as_text(request, 'is_support_trace_files_encryption')) AS encryption,
         COALESCE(lower(trace_rating), 'normal') = 'normal' AS succeeded
-    FROM traces
+    FROM attributed_traces
     WHERE upper(service_type) = 'CTS'
       AND lower(trace_name) IN ('createtracker', 'updatetracker', 'deletetracker')
       AND time < CAST({{to}} AS TIMESTAMP)
@@ -57,14 +55,12 @@ tracker_findings AS (
 notification_findings AS (
     SELECT
         *,
-        COALESCE(NULLIF(user_name, ''), NULLIF(user_id, ''), NULLIF(principal_id, ''), NULLIF(access_key_id, '')) AS operator,
-        COALESCE(NULLIF(user_domain_name, ''), NULLIF(user_domain_id, ''), NULLIF(domain_id, '')) AS domain,
         CASE
             WHEN lower(trace_name) = 'deletenotification' THEN 'notification deleted'
             WHEN lower(json_as_text(request, 'status')) = 'disabled' THEN 'notification disabled'
             ELSE 'notification changed'
         END AS reason
-    FROM traces
+    FROM attributed_traces
     WHERE time >= CAST({{from}} AS TIMESTAMP)
       AND time < CAST({{to}} AS TIMESTAMP)
       AND upper(service_type) = 'CTS'

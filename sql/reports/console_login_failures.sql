@@ -8,10 +8,8 @@
 -- param: min_failures = 1 | Report only operator and source IP pairs with at least this many failures in the range
 WITH t AS (
     SELECT
-        *,
-        COALESCE(NULLIF(user_name, ''), NULLIF(user_id, ''), NULLIF(principal_id, ''), NULLIF(access_key_id, '')) AS operator,
-        COALESCE(NULLIF(user_domain_name, ''), NULLIF(user_domain_id, ''), NULLIF(domain_id, '')) AS domain
-    FROM traces
+        *
+    FROM attributed_traces
     WHERE time >= CAST({{from}} AS TIMESTAMP)
       AND time < CAST({{to}} AS TIMESTAMP)
 ),

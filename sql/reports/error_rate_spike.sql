@@ -9,10 +9,8 @@
 -- param: factor = 3 | How many times the operator's baseline (average failures per other active hour) the hour must reach
 WITH t AS (
     SELECT
-        *,
-        COALESCE(NULLIF(user_name, ''), NULLIF(user_id, ''), NULLIF(principal_id, ''), NULLIF(access_key_id, '')) AS operator,
-        COALESCE(NULLIF(user_domain_name, ''), NULLIF(user_domain_id, ''), NULLIF(domain_id, '')) AS domain
-    FROM traces
+        *
+    FROM attributed_traces
     WHERE time >= CAST({{from}} AS TIMESTAMP)
       AND time < CAST({{to}} AS TIMESTAMP)
 ),

@@ -8,10 +8,8 @@
 WITH t AS (
     SELECT
         *,
-        COALESCE(NULLIF(user_name, ''), NULLIF(user_id, ''), NULLIF(principal_id, ''), NULLIF(access_key_id, '')) AS operator,
-        COALESCE(NULLIF(user_domain_name, ''), NULLIF(user_domain_id, ''), NULLIF(domain_id, '')) AS domain,
         lower(trace_name) AS op
-    FROM traces
+    FROM attributed_traces
     WHERE time >= CAST({{from}} AS TIMESTAMP)
       AND time < CAST({{to}} AS TIMESTAMP)
       -- the services and operations named below: cheap first filters, so that only their traces

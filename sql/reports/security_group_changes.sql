@@ -8,12 +8,10 @@
 WITH t AS (
     SELECT
         *,
-        COALESCE(NULLIF(user_name, ''), NULLIF(user_id, ''), NULLIF(principal_id, ''), NULLIF(access_key_id, '')) AS operator,
-        COALESCE(NULLIF(user_domain_name, ''), NULLIF(user_domain_id, ''), NULLIF(domain_id, '')) AS domain,
         -- one spelling for all variants: createSecurity-group-rule -> createsecuritygrouprule
         replace(lower(trace_name), '-', '') AS op,
         json_as_text(request, 'security_group_rule') AS rule
-    FROM traces
+    FROM attributed_traces
     WHERE time >= CAST({{from}} AS TIMESTAMP)
       AND time < CAST({{to}} AS TIMESTAMP)
 )

@@ -9,11 +9,9 @@
 WITH t AS (
     SELECT
         *,
-        COALESCE(NULLIF(user_name, ''), NULLIF(user_id, ''), NULLIF(principal_id, ''), NULLIF(access_key_id, '')) AS operator,
-        COALESCE(NULLIF(user_domain_name, ''), NULLIF(user_domain_id, ''), NULLIF(domain_id, '')) AS domain,
         -- the rule is an object, or JSON text inside the request
         json_as_text(request, 'security_group_rule') AS rule
-    FROM traces
+    FROM attributed_traces
     WHERE time >= CAST({{from}} AS TIMESTAMP)
       AND time < CAST({{to}} AS TIMESTAMP)
       AND upper(service_type) IN ('ECS', 'VPC')

@@ -13,10 +13,10 @@ FROM (
         COALESCE(region, '(unknown)') AS region,
         COALESCE(service_type, '(none)') AS service_type,
         count(*) AS traces,
-        count(DISTINCT COALESCE(NULLIF(user_name, ''), NULLIF(user_id, ''), NULLIF(principal_id, ''), NULLIF(access_key_id, ''))) AS operators,
+        count(DISTINCT operator) AS operators,
         min(time) AS first_trace,
         max(time) AS last_trace
-    FROM traces
+    FROM attributed_traces
     WHERE time >= CAST({{from}} AS TIMESTAMP)
       AND time < CAST({{to}} AS TIMESTAMP)
     GROUP BY 1, 2, 3

@@ -121,11 +121,16 @@ impl<'w> Writer<'w> {
             Format::Table | Format::Markdown | Format::Html => self.gathered.push(batch.clone()),
             Format::Csv => {
                 // A header before the first batch only; lists and structs as JSON text.
+                // Encoded first, then written: the CSV writer would hide a closed pipe in its
+                // own error.
                 let batch = nested_as_json(batch)?;
-                let mut csv = arrow::csv::WriterBuilder::new()
+                let mut buf = Vec::new();
+                arrow::csv::WriterBuilder::new()
                     .with_header(!self.csv_started)
-                    .build(&mut *self.out);
-                csv.write(&batch).map_err(failed)?;
+                    .build(&mut buf)
+                    .write(&batch)
+                    .map_err(failed)?;
+                self.out.write_all(&buf).map_err(io_err)?;
                 self.csv_started = true;
             }
             Format::Json | Format::Ndjson => {

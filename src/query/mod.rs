@@ -4,6 +4,8 @@
 //! The session is a plain `SessionContext` (so it can later run on Ballista) with:
 //! - `traces`: the hot store's traces at or after its watermark and the archive's before it,
 //!   each trace once; `hot_traces` and `archive_traces` are each tier alone;
+//! - `attributed_traces`: `traces` with who did each (`operator`, `domain`), which the reports
+//!   read;
 //! - a predicate on `time` prunes the archive's day partitions and skips a tier, so a query on
 //!   one week never opens the files of other weeks;
 //! - the JSON functions of `datafusion-functions-json` (`json_get_str(request, 'key')`, ...);

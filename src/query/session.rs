@@ -8,6 +8,7 @@ use std::sync::Arc;
 use cts_core::storage::Location;
 use cts_core::store::archive::{Archive, TRACES_DIR, VisibleStore};
 use datafusion::catalog::TableProvider;
+use datafusion::datasource::ViewTable;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
@@ -19,6 +20,12 @@ use crate::query::tables::{HotTable, TieredTable, archive_table};
 pub const TRACES_TABLE: &str = "traces";
 /// Name of the table of the hot store's traces (at or after the watermark).
 pub const HOT_TABLE: &str = "hot_traces";
+/// Name of the view of `traces` with who did each, `operator` and `domain`, as the reports name
+/// them (`sql/attributed_traces.sql`).
+pub const ATTRIBUTED_VIEW: &str = "attributed_traces";
+/// Its query.
+const ATTRIBUTED_SQL: &str = include_str!("../../sql/attributed_traces.sql");
+
 /// Name of the table of the archive's traces, all of them.
 pub const ARCHIVE_TABLE: &str = "archive_traces";
 
@@ -65,6 +72,9 @@ pub async fn session_with(
         None => archive_traces,
     };
     ctx.register_table(TRACES_TABLE, traces)?;
+    let plan = ctx.state().create_logical_plan(ATTRIBUTED_SQL).await?;
+    let view = ViewTable::new(plan, Some(ATTRIBUTED_SQL.to_string()));
+    ctx.register_table(ATTRIBUTED_VIEW, Arc::new(view))?;
     Ok(ctx)
 }
 

@@ -234,3 +234,67 @@ fn runaway_queries_stop_at_the_memory_limit_or_the_timeout() {
         "error: query stopped: it ran longer than the limit of 0.5 s (--query-timeout)\n"
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().expect("temp dir");
+    // `cts sql ... | head -1`, in every format: the first line arrives, then the pipe closes.
+    // Each writes far more than a pipe holds (64 KiB); a table is printed once gathered.
+    for (format, rows) in [
+        ("csv", 1_000_000),
+        ("ndjson", 1_000_000),
+        ("table", 100_000),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cts"))
+            .arg("--data-dir")
+            .arg(dir.path())
+            .arg("sql")
+            .arg(format!("SELECT value FROM generate_series(1, {rows})"))
+            .args(["--format", format])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run cts");
+        let mut first = String::new();
+        let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+        lines.read_line(&mut first).expect("a line");
+        assert!(!first.is_empty(), "{format}");
+        drop(lines);
+        let done = child.wait_with_output().expect("wait");
+        assert_eq!(done.status.code(), Some(0), "{format}: {done:?}");
+        assert_eq!(String::from_utf8_lossy(&done.stderr), "", "{format}");
+    }
+}
+
+#[test]
+fn a_bucket_without_credentials_says_which_variables_give_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cts"));
+    for name in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_METADATA_ENDPOINT",
+        "AWS_SKIP_SIGNATURE",
+    ] {
+        command.env_remove(name);
+    }
+    // No endpoint either: nothing may be asked of any network before the error.
+    let out = command
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(["load", "s3://my-cts-bucket/CloudTraces/", "--quiet"])
+        .output()
+        .expect("run cts");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: no credentials for s3://my-cts-bucket/: set AWS_ACCESS_KEY_ID and \
+         AWS_SECRET_ACCESS_KEY (an OBS access key and its secret key), and AWS_SESSION_TOKEN \
+         with temporary credentials\n"
+    );
+}

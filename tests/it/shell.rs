@@ -110,6 +110,8 @@ fn dt_lists_the_tables() {
     let mut expected = vec![
         "table_name,table_type".to_string(),
         "archive_traces,BASE TABLE".to_string(),
+        // `traces` with `operator` and `domain`, which the reports read.
+        "attributed_traces,VIEW".to_string(),
         "hot_traces,BASE TABLE".to_string(),
     ];
     // Every report is a view with its default parameters.
