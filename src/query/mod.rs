@@ -26,7 +26,8 @@ mod time;
 
 pub use limits::QueryLimits;
 pub use session::{
-    ARCHIVE_TABLE, HOT_TABLE, TRACES_TABLE, register_location, session, session_with,
+    ARCHIVE_TABLE, ATTRIBUTED_VIEW, HOT_TABLE, TRACES_TABLE, register_location, session,
+    session_with,
 };
 pub use tables::{DayPrunedTable, HotTable, TieredTable, archive_table, plan_text};
 pub use time::{time_range, ts_literal, with_day_bounds};
