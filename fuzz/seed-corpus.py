@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the hand-made seed inputs (corpus/*/seed-*): run from fuzz/ as `python3 seed-corpus.py`.
 
-decode: the spec fixtures (tests/fixtures/spec), one of them gzipped, an NDJSON file, an API
+decode: the spec fixtures (crates/cts-core/tests/fixtures/spec), one of them gzipped, an NDJSON file, an API
 envelope, a two-member gzip, and small shapes from the decode module's tests. layout: the object
 keys of cts-spec.md section 2 (trace files, digests, other objects).
 """
@@ -22,7 +22,7 @@ def write(path, data):
 
 
 traces = []
-for path in sorted(glob.glob("../tests/fixtures/spec/*.json")):
+for path in sorted(glob.glob("../crates/cts-core/tests/fixtures/spec/*.json")):
     raw = open(path, "rb").read()
     write(f"{DECODE}/seed-{os.path.basename(path)}", raw)
     value = json.loads(raw)
@@ -35,7 +35,7 @@ for path in sorted(glob.glob("../tests/fixtures/spec/*.json")):
     else:
         traces.append(value)
 
-first = open("../tests/fixtures/spec/a_ecs_create_server_2024.json", "rb").read()
+first = open("../crates/cts-core/tests/fixtures/spec/a_ecs_create_server_2024.json", "rb").read()
 write(f"{DECODE}/seed-a_ecs_create_server_2024.json.gz", gzip.compress(first, 9, mtime=0))
 small = traces[:3]
 write(f"{DECODE}/seed-ndjson.json",

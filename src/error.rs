@@ -50,6 +50,10 @@ pub enum Error {
         refused: String,
     },
 
+    /// An export by day of a query whose result has no `day` column.
+    #[error("partitioning by day needs a `day` column in the result: select it, or write one file")]
+    NoDayColumn,
+
     /// Statements of a script failed (each was reported as it failed).
     #[error("{failed} of {total} statements failed")]
     Script {

@@ -15,11 +15,11 @@
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::TimestampMillisecondType;
-use cts::decode::{
+use cts_core::decode::{
     DecodeError, EARLIEST_TIME_MS, MAX_FUTURE_MS, RejectedRecord, decode_file, decode_into,
     inflate, parse_json,
 };
-use cts::model::{TraceBatchBuilder, TraceRecord, trace_schema};
+use cts_core::trace::{TraceBatchBuilder, TraceRecord, trace_schema};
 use libfuzzer_sys::fuzz_target;
 use serde_json::value::RawValue;
 

@@ -11,7 +11,7 @@
 //!   with `build_digest`, classifies as a digest.
 #![no_main]
 
-use cts::layout::{DIGEST_MARKER, ObjectKind, ROOT_FOLDER, TRACE_MARKER, TraceFileKey, classify};
+use cts_core::source::layout::{DIGEST_MARKER, ObjectKind, ROOT_FOLDER, TRACE_MARKER, TraceFileKey, classify};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -90,6 +90,12 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                 );
             }
             say!("{summary}")?;
+            if summary.previously_failed > 0 {
+                say!(
+                    "  --retry-failed reads the {} files that failed in earlier runs again\n",
+                    summary.previously_failed
+                )?;
+            }
             say!("archive: {}\n", archive.location().url())?;
             Ok(exit_code(summary.is_clean()))
         }

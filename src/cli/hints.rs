@@ -17,6 +17,9 @@ pub(crate) fn message(error: &Error) -> String {
         Error::ReadOnly { .. } => {
             format!("{error}: start it with `cts shell --write` to allow it")
         }
+        Error::NoDayColumn => "--partition-by day needs a `day` column in the result: select it, \
+                               or use --partition-by none"
+            .to_string(),
         _ => error.to_string(),
     }
 }

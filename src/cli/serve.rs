@@ -31,6 +31,11 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                 })?;
                 all_tokens.insert(token.to_string(), project.to_string());
             }
+            if all_tokens.is_empty() {
+                return Err(Error::invalid(
+                    "no API tokens: give --token TOKEN=PROJECT_ID or \"tokens\" in --config",
+                ));
+            }
             let interval = match (transfer_interval, file.transfer_interval_seconds) {
                 (Some(d), _) => d,
                 (None, Some(s)) => Duration::try_from_secs_f64(s)

@@ -86,11 +86,7 @@ pub async fn export(
                 .index_of_column_by_name(None, col::DAY)
                 .is_none()
             {
-                return Err(Error::invalid(
-                    "--partition-by day needs a `day` column in the result: select it, or use \
-                     --partition-by none"
-                        .to_string(),
-                ));
+                return Err(Error::NoDayColumn);
             }
             let days = limits
                 .enforce(async {

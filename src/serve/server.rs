@@ -52,7 +52,7 @@ impl Server {
     pub async fn open(config: ServeConfig) -> Result<Server> {
         if config.tokens.is_empty() {
             return Err(Error::invalid(
-                "no API tokens: give --token TOKEN=PROJECT_ID or \"tokens\" in --config",
+                "no API tokens: the configuration maps no token to a project",
             ));
         }
         let mut projects = BTreeMap::new();

@@ -85,20 +85,7 @@ impl Data {
             .collect()
             .await
             .expect("run");
-        batches
-            .iter()
-            .flat_map(|b| {
-                {
-                    let column = b.column(0);
-                    (0..column.len()).map(move |row| {
-                        cts_core::trace::text_at(column.as_ref(), row)
-                            .unwrap_or_default()
-                            .to_string()
-                    })
-                }
-                .collect::<Vec<_>>()
-            })
-            .collect()
+        crate::common::column_texts(&batches, 0)
     }
 
     async fn count(&self, sql: &str) -> i64 {
@@ -302,20 +289,7 @@ async fn a_query_on_recent_hours_reads_neither_the_archive_nor_older_days() {
         }
     }
     let batches = df.collect().await.expect("run");
-    let ids: Vec<String> = batches
-        .iter()
-        .flat_map(|b| {
-            {
-                let column = b.column(0);
-                (0..column.len()).map(move |row| {
-                    cts_core::trace::text_at(column.as_ref(), row)
-                        .unwrap_or_default()
-                        .to_string()
-                })
-            }
-            .collect::<Vec<_>>()
-        })
-        .collect();
+    let ids: Vec<String> = crate::common::column_texts(&batches, 0);
     assert_eq!(ids, strings(&["in-log", "recent"]));
 
     // Over all time, the archive answers for what is older than the watermark.

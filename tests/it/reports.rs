@@ -135,20 +135,7 @@ fn check(name: &str) {
             ],
             "{name}: the uniform finding row first"
         );
-        let mut got: Vec<String> = batches
-            .iter()
-            .flat_map(|b| {
-                {
-                    let column = b.column(index);
-                    (0..column.len()).map(move |row| {
-                        cts_core::trace::text_at(column.as_ref(), row)
-                            .unwrap_or_default()
-                            .to_string()
-                    })
-                }
-                .collect::<Vec<_>>()
-            })
-            .collect();
+        let mut got: Vec<String> = crate::common::column_texts(&batches, index);
         got.sort();
         body.sort();
         assert_eq!(got, body, "{name}");

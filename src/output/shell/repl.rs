@@ -63,7 +63,7 @@ async fn interactive(shell: &mut Shell<'_>, history: Option<PathBuf>) -> Result<
     eprintln!(
         "cts shell{}: statements end with ';', \\help lists meta-commands, Ctrl-D quits.",
         if shell.write {
-            " (--write)"
+            " (writes allowed)"
         } else {
             " (read-only)"
         }

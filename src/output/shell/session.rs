@@ -314,14 +314,7 @@ fn write_strings(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn sql(s: &str) -> Item {
-        Item::Sql(s.to_string())
-    }
-
-    fn meta(s: &str) -> Item {
-        Item::Meta(s.to_string())
-    }
+    use crate::output::shell::split::items::{meta, sql};
 
     #[tokio::test]
     async fn read_only_refuses_changes_and_write_allows_them() {

@@ -217,17 +217,26 @@ fn dollar_tag(chars: &[char]) -> Option<String> {
     None
 }
 
+/// Items, briefly, for tests.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod items {
+    use super::Item;
 
-    fn sql(s: &str) -> Item {
+    /// An SQL statement.
+    pub(crate) fn sql(s: &str) -> Item {
         Item::Sql(s.to_string())
     }
 
-    fn meta(s: &str) -> Item {
+    /// A meta-command line.
+    pub(crate) fn meta(s: &str) -> Item {
         Item::Meta(s.to_string())
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::items::{meta, sql};
+    use super::*;
 
     fn split(text: &str) -> Vec<Item> {
         let mut splitter = Splitter::default();

@@ -40,6 +40,23 @@ pub(crate) async fn counts(archive: &Archive) -> (i64, i64) {
     (n[0], n[1])
 }
 
+/// The text in column `index` of every row of `batches` (empty for a null).
+pub(crate) fn column_texts(batches: &[RecordBatch], index: usize) -> Vec<String> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let column = b.column(index);
+            (0..column.len())
+                .map(|row| {
+                    cts_core::trace::text_at(column.as_ref(), row)
+                        .unwrap_or_default()
+                        .to_string()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 /// A fresh local folder path as a string.
 pub(crate) fn dir_string(path: &Path) -> String {
     path.to_string_lossy().into_owned()

@@ -113,7 +113,7 @@ impl fmt::Display for LoadSummary {
         if self.previously_failed > 0 {
             writeln!(
                 f,
-                "  {} files failed in earlier runs and are unchanged (--retry-failed reads them again)",
+                "  {} files failed in earlier runs and are unchanged (not read again)",
                 self.previously_failed
             )?;
         }
