@@ -25,7 +25,7 @@ use crate::world::World;
 /// Length of a delivery cycle: one trace file per service and cycle.
 pub(crate) const CYCLE_MS: i64 = 5 * 60 * 1000;
 pub(crate) const HOUR_MS: i64 = 3_600_000;
-pub(crate) const DAY_MS: i64 = 86_400_000;
+pub(crate) use cts_core::trace::DAY_MS;
 
 /// What [`generate`](fn@crate::generate) wrote; tests assert loader results against these
 /// numbers.
