@@ -9,6 +9,8 @@ mod cli;
 
 fn main() -> ExitCode {
     let args = cli::args::Cli::parse();
+    // Stops on purpose at the durable steps, in builds for the tests only (FAILPOINTS=...).
+    let _failpoints = cts_core::failpoint::setup_from_env();
     // Few blocking threads: file reads, decoding and Parquet encoding run on them, and each
     // thread that allocates can take its own malloc arena.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -7,7 +7,7 @@ use std::path::Path;
 use cts::query::QueryLimits;
 use cts::{Error, Result};
 use cts_core::storage::{Location, StorageOptions};
-use cts_core::store::archive::Archive;
+use cts_core::store::archive::{Archive, Holder, WaitNotice};
 use cts_core::store::hot::{HOT_DIR, HotOptions, HotStore};
 use datafusion::prelude::SessionContext;
 
@@ -50,7 +50,12 @@ impl Context {
             Some(url) => Location::parse(url, &self.storage)?,
             None => Location::local(&self.data_dir.join("archive"))?,
         };
-        Ok(Archive::new(location))
+        let url = location.url();
+        // A second writer waits for the first: say whom for, once per holder.
+        let notice: WaitNotice = std::sync::Arc::new(move |holder: &Holder| {
+            eprintln!("cts: waiting for the write lease of {url}, held by {holder}");
+        });
+        Ok(Archive::new(location).with_wait_notice(notice))
     }
 
     /// The hot store's folder in the data directory.

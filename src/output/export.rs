@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use cts_core::storage::Location;
 use cts_core::storage::fs::remove_staging_files;
+use cts_core::failpoint;
 use cts_core::store::archive::writer_properties;
 use cts_core::trace::{cast_to, col, plain_types};
 use datafusion::prelude::{DataFrame, SessionContext};
@@ -192,9 +193,11 @@ async fn write_file(
                 let batch = cast_to(&batch?, &schema)?;
                 rows += batch.num_rows() as u64;
                 writer.write(&batch).await.map_err(parquet_err)?;
+                failpoint::hit(failpoint::EXPORT_WRITING)?;
                 progress.set_message(format!("{url}: {rows} rows"));
             }
             writer.close().await.map_err(parquet_err)?;
+            failpoint::hit(failpoint::EXPORT_FILE_WRITTEN)?;
             Ok(rows)
         })
         .await?;

@@ -18,6 +18,7 @@ use chrono::Utc;
 use datafusion::prelude::col;
 use serde_json::{Value, json};
 
+use cts_core::failpoint;
 use cts_core::source::layout::TraceFileKey;
 use cts_core::store::run::RunId;
 use cts_core::trace::col as c;
@@ -101,7 +102,10 @@ pub async fn transfer_project(server: &Server, project: &Project) -> Vec<Tracker
                 }
             }
         };
-        if let Err(e) = book.save() {
+        if let Err(e) = book
+            .save()
+            .and_then(|()| Ok(failpoint::hit(failpoint::TRANSFER_CURSOR_SAVED)?))
+        {
             eprintln!(
                 "cts serve: saving the trackers of project {}: {e}",
                 project.id
@@ -176,6 +180,7 @@ async fn transfer_tracker(
             );
             let bytes = file_bytes(chunk, gzip)?;
             bucket.write(&bucket.path(&key), bytes.into()).await?;
+            failpoint::hit(failpoint::TRANSFER_FILE_WRITTEN)?;
             files += 1;
         }
     }

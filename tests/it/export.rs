@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::cli::{cts, sql_csv};
-use cts_testkit::KillAtRandom;
 
 /// Rows and column names of every Parquet file under `dir`, by path relative to it.
 fn parquet_files(dir: &Path) -> Vec<(String, i64, Vec<String>)> {
@@ -188,50 +187,4 @@ fn filters_queries_and_one_file() {
         String::from_utf8_lossy(&export.stderr).contains("--partition-by day needs a `day` column"),
         "{export:?}"
     );
-}
-
-#[test]
-fn kill_9_during_export_leaves_no_partial_file_and_a_rerun_completes() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let data = generated_data(dir.path(), "30000", "10");
-    let out = dir.path().join("out");
-    let total = count(&data, "SELECT count(*) AS n FROM traces");
-    let mut kills = KillAtRandom::new(0x1234_5678_9abc_def1);
-    for _ in 0..6 {
-        kills.run(
-            cts(&data).args(["export", "-q", "--out"]).arg(&out),
-            100,
-            1500,
-        );
-        // Every file under a final name is whole (parquet_files panics on one that is not).
-        let files = parquet_files(&out);
-        assert!(files.iter().all(|f| f.1 > 0));
-    }
-    assert!(
-        kills.killed >= 2,
-        "only {} exports were killed",
-        kills.killed
-    );
-    let export = cts(&data)
-        .args(["export", "-q", "--out"])
-        .arg(&out)
-        .output()
-        .expect("export");
-    assert!(export.status.success(), "{export:?}");
-    assert_eq!(parquet_files(&out).iter().map(|f| f.1).sum::<i64>(), total);
-    // No staged leftovers either.
-    let mut stack = vec![out.clone()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("list").flatten() {
-            if entry.path().is_dir() {
-                stack.push(entry.path());
-            } else {
-                assert!(
-                    !entry.file_name().to_string_lossy().contains('#'),
-                    "{:?}",
-                    entry.path()
-                );
-            }
-        }
-    }
 }

@@ -1,14 +1,18 @@
 //! The integration tests of `cts`, in one binary: queries, the shell, reports, export, the
-//! command line as a user runs it (kill -9 included), and `cts serve` over real HTTP.
+//! command line as a user runs it, every durable step stopped on purpose, writers at once, and
+//! `cts serve` over real HTTP.
 
 mod cli;
 mod common;
-mod crash;
+mod concurrent;
 mod export;
+mod failpoints;
 mod hot;
 mod ingest;
 mod load;
+mod paging;
 mod reports;
 mod s3;
 mod serve;
 mod shell;
+mod transfer;

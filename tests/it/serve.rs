@@ -11,23 +11,23 @@ use crate::common::cli::{cts, sql_csv};
 use cts_testkit::{ACCESS_KEY, SECRET_KEY, SeaweedFs, block_on};
 use serde_json::{Value, json};
 
-const TOKEN_A: &str = "token-of-team-a";
+pub(crate) const TOKEN_A: &str = "token-of-team-a";
 const TOKEN_B: &str = "token-of-team-b";
-const PROJECT_A: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
+pub(crate) const PROJECT_A: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
 const PROJECT_B: &str = "project-b";
 
 /// A `cts serve` process on a free loopback port.
-struct Serve {
+pub(crate) struct Serve {
     child: Option<Child>,
     data: PathBuf,
     args: Vec<String>,
     envs: Vec<(String, String)>,
-    url: String,
+    pub(crate) url: String,
     log: PathBuf,
 }
 
 impl Serve {
-    fn start(data: &Path, args: &[&str], envs: &[(&str, &str)]) -> Serve {
+    pub(crate) fn start(data: &Path, args: &[&str], envs: &[(&str, &str)]) -> Serve {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -48,7 +48,7 @@ impl Serve {
     }
 
     /// Start (again) on the same data and port, and wait until it answers.
-    fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -79,7 +79,7 @@ impl Serve {
     }
 
     /// kill -9.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -97,7 +97,7 @@ impl Serve {
         }
     }
 
-    fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
@@ -134,7 +134,7 @@ impl Serve {
         })
     }
 
-    fn a(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) fn a(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         self.call(
             method,
             &format!("/v3/{PROJECT_A}{path}"),
@@ -151,7 +151,7 @@ impl Drop for Serve {
 }
 
 /// A trace `id` at `time`, of `service`, by `user`, rated `rating`.
-fn trace(id: &str, time: i64, service: &str, user: &str, rating: &str) -> Value {
+pub(crate) fn trace(id: &str, time: i64, service: &str, user: &str, rating: &str) -> Value {
     json!({
         "trace_id": id, "time": time, "service_type": service,
         "resource_type": format!("{}-res", service.to_lowercase()),
@@ -169,7 +169,7 @@ const SERVICES: [&str; 3] = ["ECS", "VPC", "IAM"];
 
 /// `n` traces `{prefix}-0000`... one every 10 s back from `end`: service, user and rating
 /// rotate with the index.
-fn batch(prefix: &str, range: std::ops::Range<usize>, end: i64) -> Vec<Value> {
+pub(crate) fn batch(prefix: &str, range: std::ops::Range<usize>, end: i64) -> Vec<Value> {
     range
         .map(|i| {
             trace(
@@ -183,7 +183,7 @@ fn batch(prefix: &str, range: std::ops::Range<usize>, end: i64) -> Vec<Value> {
         .collect()
 }
 
-fn ids(page: &Value) -> Vec<String> {
+pub(crate) fn ids(page: &Value) -> Vec<String> {
     page["traces"]
         .as_array()
         .expect("traces")
@@ -193,10 +193,14 @@ fn ids(page: &Value) -> Vec<String> {
 }
 
 /// Every trace of a listing, page by page with `limit`; also checks the order of each page.
-fn all_pages(serve: &Serve, query: &str, limit: usize) -> Vec<String> {
+/// Bounded: a marker that comes back, or more pages than traces could fill, fails the test
+/// rather than hanging it.
+pub(crate) fn all_pages(serve: &Serve, query: &str, limit: usize) -> Vec<String> {
+    const MAX_PAGES: usize = 10_000;
     let mut out = Vec::new();
     let mut next: Option<String> = None;
-    loop {
+    let mut markers = std::collections::HashSet::new();
+    for _ in 0..MAX_PAGES {
         let marker = next
             .as_ref()
             .map(|m| format!("&next={m}"))
@@ -226,10 +230,14 @@ fn all_pages(serve: &Serve, query: &str, limit: usize) -> Vec<String> {
         );
         out.extend(got);
         match page["meta_data"]["marker"].as_str() {
-            Some(m) => next = Some(m.to_string()),
+            Some(m) => {
+                assert!(markers.insert(m.to_string()), "marker {m} came twice: paging loops");
+                next = Some(m.to_string());
+            }
             None => return out,
         }
     }
+    panic!("paging did not end after {MAX_PAGES} pages");
 }
 
 fn error(code: &str, message: &str) -> Value {
@@ -541,7 +549,7 @@ fn trackers_recording_listing_transfer_to_s3_and_load_end_to_end() {
     serve.terminate();
 }
 
-fn bucket_keys(s3: &SeaweedFs, bucket: &str) -> Vec<String> {
+pub(crate) fn bucket_keys(s3: &SeaweedFs, bucket: &str) -> Vec<String> {
     use futures::TryStreamExt;
     let location = cts_core::storage::Location::parse(&format!("s3://{bucket}"), &s3.options())
         .expect("bucket");
@@ -693,7 +701,7 @@ fn local_buckets_plain_json_unsorted_missing_bucket_and_graceful_shutdown() {
     serve.terminate();
 }
 
-fn files_under(root: &Path) -> Vec<String> {
+pub(crate) fn files_under(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {

@@ -84,6 +84,17 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// A writer held the archive's write lease longer than it lasts; another writer may have
+    /// taken it since, so nothing more is recorded (the next run finishes the work).
+    #[error(
+        "the write lease {location} expired before this writer finished; nothing more was \
+         recorded, and the next run takes up the work"
+    )]
+    LeaseExpired {
+        /// The lease object.
+        location: String,
+    },
+
     /// An argument or option is not valid.
     #[error("{0}")]
     InvalidInput(String),

@@ -10,6 +10,7 @@
 //! | stage | module |
 //! |---|---|
 //! | what can go wrong, and where | [`error`] |
+//! | where the tests stop a process on purpose | [`failpoint`] |
 //! | the trace model: record, Arrow schema, days | [`trace`] |
 //! | where objects live: local folders, S3/OBS; durable local files | [`storage`] |
 //! | which objects are trace files, listing a source | [`source`] |
@@ -20,6 +21,7 @@
 
 pub mod decode;
 pub mod error;
+pub mod failpoint;
 pub mod ingest;
 pub mod load;
 pub mod source;

@@ -4,12 +4,9 @@
 //! - sample buckets in memory ([`sample`]) and hand-made trace files ([`hand_made_file`]);
 //! - [`archive_counts`]: traces and distinct trace IDs of an archive, read from its Parquet
 //!   files through the visibility rule, without a query engine;
-//! - [`KillAtRandom`]: start a process and `kill -9` it at a pseudo-random moment.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use arrow::array::AsArray;
 use cts_core::load::{LoadOptions, LoadSummary, load};
@@ -118,55 +115,4 @@ pub async fn day_traces(archive: &Archive, day: i64) -> (u64, Vec<String>) {
         }
     }
     (rows, ids)
-}
-
-/// Starts processes and kills them (`kill -9`) at pseudo-random moments: the same moments for
-/// the same seed, so that a failure can be run again.
-#[derive(Debug)]
-pub struct KillAtRandom {
-    state: u64,
-    /// Processes killed so far (those that had ended by the moment are not counted).
-    pub killed: usize,
-}
-
-impl KillAtRandom {
-    /// A new sequence of moments from `seed` (not zero).
-    pub fn new(seed: u64) -> KillAtRandom {
-        KillAtRandom {
-            state: seed.max(1),
-            killed: 0,
-        }
-    }
-
-    /// The next pseudo-random number below `n` (xorshift64).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.state ^= self.state << 13;
-        self.state ^= self.state >> 7;
-        self.state ^= self.state << 17;
-        self.state % n.max(1)
-    }
-
-    /// Start `command` (its output discarded), wait `least_ms` plus a pseudo-random part of
-    /// `spread_ms`, and kill it if it is still running. Returns whether it was killed.
-    pub fn run(&mut self, command: &mut Command, least_ms: u64, spread_ms: u64) -> bool {
-        let delay = Duration::from_millis(least_ms + self.below(spread_ms));
-        let mut child = command
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the process");
-        std::thread::sleep(delay);
-        self.kill(&mut child)
-    }
-
-    /// Kill `child` now if it is still running, and reap it. Returns whether it was killed.
-    pub fn kill(&mut self, child: &mut Child) -> bool {
-        let running = child.try_wait().expect("poll").is_none();
-        if running {
-            child.kill().expect("kill -9");
-            self.killed += 1;
-        }
-        child.wait().expect("reap");
-        running
-    }
 }

@@ -1,6 +1,7 @@
-//! Committing one chunk of decoded files: keep each trace once ([`crate::store::once`]), write
-//! the recent ones to the hot store's log and the rest to the archive, one Parquet file per day,
-//! set rejected records aside, and only then record every file of the chunk in the manifest.
+//! Committing one chunk of decoded files: under the archive's write lease
+//! ([`crate::store::archive::Lease`]), keep each trace once ([`crate::store::once`]), write the
+//! recent ones to the hot store's log and the rest to the archive, one Parquet file per day, set
+//! rejected records aside, and only then record every file of the chunk in the manifest.
 
 use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
@@ -10,9 +11,10 @@ use crate::decode::RejectedRecord;
 use crate::error::{Error, Result};
 use crate::load::read::{DecodedGroup, FileError, GroupFile};
 use crate::load::summary::{FileFailure, LoadSummary, REJECT_SAMPLES};
-use crate::store::archive::{Archive, ManifestEntry, Outcome, rejects_name};
+use crate::failpoint;
+use crate::store::archive::{Archive, ArchiveIds, ManifestEntry, Outcome, rejects_name};
 use crate::store::hot::HotStore;
-use crate::store::once::{DayBatch, DayIds, NewTraces, Tiers, days_before, new_traces_by_day};
+use crate::store::once::{DayBatch, NewTraces, Tiers, days_before, new_traces_by_day};
 use crate::store::run::RunId;
 use crate::trace::trace_schema;
 
@@ -25,10 +27,7 @@ pub(crate) struct Committer<'a> {
     run: RunId,
     threads: usize,
     /// The archive's IDs of the days read so far.
-    ids: DayIds,
-    /// The hot store's generation when `ids` were read: a roll-over since may have added to
-    /// the archive.
-    hot_generation: Option<u64>,
+    ids: ArchiveIds,
     /// Chunks committed.
     chunks: usize,
 }
@@ -46,8 +45,7 @@ impl<'a> Committer<'a> {
             hot,
             run,
             threads,
-            ids: DayIds::default(),
-            hot_generation: None,
+            ids: ArchiveIds::default(),
             chunks: 0,
         }
     }
@@ -88,13 +86,6 @@ impl<'a> Committer<'a> {
             None => None,
         };
         let watermark = writer.as_ref().map_or(i64::MAX, |w| w.watermark());
-        if let Some(w) = &writer
-            && self.hot_generation != Some(w.generation())
-        {
-            // Another writer (a roll-over) may have added to the archive: read its IDs again.
-            self.ids.clear();
-            self.hot_generation = Some(w.generation());
-        }
 
         // Every batch of the chunk, and where each group's batches start among them.
         let mut batches: Vec<RecordBatch> = Vec::new();
@@ -104,20 +95,29 @@ impl<'a> Committer<'a> {
             batches.extend(group.batches);
         }
 
-        // The archive days this chunk touches, and their IDs already in the archive.
+        // Under the archive's write lease, until the chunk is recorded: the IDs of the days
+        // this chunk touches, as they are now (other writers may have added to them since the
+        // last chunk).
+        let lease = self.archive.lease(&self.run, "load").await?;
+        if seq == 0 {
+            self.archive.remove_staged(&lease)?;
+        }
         let days = days_before(&batches, watermark);
         self.ids.retain_days(|day| days.contains(&day));
-        self.archive.read_missing_ids(&mut self.ids, days).await?;
+        self.archive
+            .refresh_ids(&mut self.ids, days.iter().copied())
+            .await?;
+        failpoint::hit(failpoint::LOAD_IDS_READ)?;
         let new = match writer.as_mut() {
             Some(w) => new_traces_by_day(
                 &batches,
                 &mut Tiers {
                     watermark,
                     hot: w.ids_mut(),
-                    archive: &mut self.ids,
+                    archive: self.ids.ids_mut(),
                 },
             )?,
-            None => new_traces_by_day(&batches, &mut self.ids)?,
+            None => new_traces_by_day(&batches, self.ids.ids_mut())?,
         };
         drop(batches);
 
@@ -157,15 +157,20 @@ impl<'a> Committer<'a> {
             .await?;
         summary.parquet_files += written.len() as u64;
         summary.parquet_bytes += written.iter().map(|f| f.bytes).sum::<u64>();
+        self.ids.note_written(&written);
+        failpoint::hit(failpoint::LOAD_DATA_WRITTEN)?;
 
         for (file_name, records) in &rejects {
             self.archive.write_rejects(records, file_name).await?;
         }
         if !entries.is_empty() {
+            lease.check()?;
             self.archive
                 .append_manifest(&entries, &format!("{run}-{seq:05}"))
                 .await?;
+            failpoint::hit(failpoint::LOAD_MANIFEST_WRITTEN)?;
         }
+        lease.release().await?;
         if let Some(w) = writer.as_mut() {
             w.flush_if_full().await?;
         }

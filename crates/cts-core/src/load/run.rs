@@ -132,7 +132,9 @@ pub async fn load_listing(
         .map_err(|e| Error::Internal(format!("reading task failed: {e}")))?;
     // Each committed chunk added one segment: read the manifest again only to merge it.
     if Archive::manifest_needs_compaction(manifest_segments + committer.chunks()) {
+        let lease = archive.lease(&run, "load (merging the manifest)").await?;
         archive.compact_manifest(&run.to_string()).await?;
+        lease.release().await?;
     }
     progress.finish_and_clear();
     summary.elapsed = started.elapsed();

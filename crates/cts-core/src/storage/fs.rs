@@ -89,8 +89,13 @@ pub fn list_files(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// Remove what a killed writer left of local writes: object_store stages a local write as
 /// `<name>#<digits>` and renames it when complete; such files are never listed, and only a
-/// process that died mid-write leaves them. Safe while no other load writes to the archive.
+/// process that died mid-write leaves them. Safe while no other process writes into `dir`.
 pub fn remove_staging_files(dir: &Path) -> Result<usize> {
+    remove_staging_files_of(dir, &|_| true)
+}
+
+/// [`remove_staging_files`] for the staged files whose final name `which` selects.
+pub fn remove_staging_files_of(dir: &Path, which: &dyn Fn(&str) -> bool) -> Result<usize> {
     let mut removed = 0;
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -105,15 +110,15 @@ pub fn remove_staging_files(dir: &Path) -> Result<usize> {
             .map_err(|e| Error::io("inspect", &path, e))?
             .is_dir();
         if is_dir {
-            removed += remove_staging_files(&path)?;
+            removed += remove_staging_files_of(&path, which)?;
             continue;
         }
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let staged = name
-            .rsplit_once('#')
-            .is_some_and(|(_, n)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-        if staged {
+        let staged = name.rsplit_once('#').filter(|(final_name, n)| {
+            !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && which(final_name)
+        });
+        if staged.is_some() {
             std::fs::remove_file(&path).map_err(|e| Error::io("remove", &path, e))?;
             removed += 1;
         }

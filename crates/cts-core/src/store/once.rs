@@ -48,6 +48,12 @@ impl IdSet {
         }
     }
 
+    /// Add every ID of `other`.
+    pub fn extend(&mut self, other: IdSet) {
+        self.uuids.extend(other.uuids);
+        self.others.extend(other.others);
+    }
+
     /// How many IDs.
     pub fn len(&self) -> usize {
         self.uuids.len() + self.others.len()
@@ -79,6 +85,11 @@ impl DayIds {
     /// Set the IDs of `day`, replacing what was there.
     pub fn set_day(&mut self, day: i64, ids: IdSet) {
         self.days.insert(day, ids);
+    }
+
+    /// Add `ids` to those of `day`.
+    pub fn add_to_day(&mut self, day: i64, ids: IdSet) {
+        self.days.entry(day).or_default().extend(ids);
     }
 
     /// Keep only the days for which `keep` holds.

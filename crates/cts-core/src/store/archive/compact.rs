@@ -20,6 +20,8 @@ use parquet::arrow::AsyncArrowWriter;
 use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
 
 use crate::error::{Error, Result};
+use crate::failpoint;
+use crate::storage::fs::remove_staging_files_of;
 use crate::store::archive::files::Archive;
 use crate::store::archive::parquet::{StoreFileReader, writer_properties};
 use crate::store::archive::visible::{
@@ -70,6 +72,10 @@ pub struct CompactSummary {
 pub async fn compact(archive: &Archive, options: &CompactOptions) -> Result<CompactSummary> {
     let mut summary = CompactSummary::default();
     let run = RunId::new().to_string();
+    // What an earlier compaction left staged (one compaction at a time per archive).
+    if let Some(dir) = archive.location().local_path() {
+        remove_staging_files_of(&dir, &|name| name.starts_with(COMPACT_PREFIX))?;
+    }
     for day in archive.days().await? {
         let dir = archive.day_location(day);
         let mut listed = dir.list().await?;
@@ -179,6 +185,7 @@ async fn merge_day(
             "{merged_url}: wrote {rows} traces, the parts hold {expected}; not committed"
         )));
     }
+    failpoint::hit(failpoint::ARCHIVE_COMPACT_MERGED)?;
     let bytes = object_store::ObjectStoreExt::head(store.as_ref(), &merged_path)
         .await
         .map_err(|e| Error::storage("check", &merged_url, e))?
@@ -193,6 +200,7 @@ async fn merge_day(
     // The commit.
     let record_path = dir.path(&format!("{COMPACT_PREFIX}{run}{RECORD_EXTENSION}"));
     location.write(&record_path, text.into()).await?;
+    failpoint::hit(failpoint::ARCHIVE_COMPACT_RECORDED)?;
     Ok((rows, bytes))
 }
 
@@ -246,6 +254,7 @@ async fn clean_up(archive: &Archive, listed: &[ObjectMeta], grace: Duration) -> 
         {
             location.delete(&meta.location).await?;
             count += 1;
+            failpoint::hit(failpoint::ARCHIVE_COMPACT_DELETED_ONE)?;
         }
     }
     Ok(count)

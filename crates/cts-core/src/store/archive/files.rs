@@ -1,6 +1,8 @@
 //! The archive's trace files: one folder per day, Parquet files in it, written whole under
 //! their final names, read through the visibility rule ([`visible`]).
 
+use std::collections::{HashMap, HashSet};
+
 use arrow::array::{AsArray, RecordBatch};
 use futures::StreamExt;
 use object_store::path::Path;
@@ -11,10 +13,12 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::storage::Location;
-use crate::storage::fs::remove_staging_files;
+use crate::storage::fs::remove_staging_files_of;
+use crate::store::archive::lease::{Lease, WaitNotice};
 use crate::store::archive::parquet::{StoreFileReader, encode_parquet};
-use crate::store::archive::visible::visible;
+use crate::store::archive::visible::{COMPACT_PREFIX, file_name, visible};
 use crate::store::once::{DayBatch, DayIds, IdSet};
+use crate::store::run::RunId;
 use crate::trace::{col, day_string, parse_day};
 
 /// Folder of the trace partitions.
@@ -25,14 +29,57 @@ pub const MARKER: &str = "_cts/archive.json";
 pub const FORMAT_VERSION: u64 = 1;
 
 /// The Parquet archive in a folder or bucket.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Archive {
     location: Location,
+    /// Told when a writer waits for the write lease.
+    wait_notice: Option<WaitNotice>,
+}
+
+impl std::fmt::Debug for Archive {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Archive")
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The trace IDs of some of the archive's days, and the files they were read from: what a
+/// writer reads again, under the write lease, is only what other writers added since.
+#[derive(Debug, Default)]
+pub struct ArchiveIds {
+    ids: DayIds,
+    files: HashMap<i64, HashSet<String>>,
+}
+
+impl ArchiveIds {
+    /// The IDs, for [`crate::store::once`].
+    pub fn ids_mut(&mut self) -> &mut DayIds {
+        &mut self.ids
+    }
+
+    /// Keep only the days for which `keep` holds.
+    pub fn retain_days(&mut self, mut keep: impl FnMut(i64) -> bool) {
+        self.ids.retain_days(&mut keep);
+        self.files.retain(|day, _| keep(*day));
+    }
+
+    /// Files this writer wrote itself: their IDs are in [`Self::ids_mut`] already.
+    pub fn note_written(&mut self, files: &[WrittenFile]) {
+        for f in files {
+            self.files
+                .entry(f.day)
+                .or_default()
+                .insert(file_name(&f.path));
+        }
+    }
 }
 
 /// One Parquet file written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrittenFile {
+    /// The day (number since the epoch) of its traces.
+    pub day: i64,
     /// Its path in the store.
     pub path: Path,
     /// Rows in it.
@@ -44,15 +91,38 @@ pub struct WrittenFile {
 impl Archive {
     /// The archive at `location` (created on first write).
     pub fn new(location: Location) -> Archive {
-        Archive { location }
+        Archive {
+            location,
+            wait_notice: None,
+        }
+    }
+
+    /// The same archive, telling `notice` whenever a writer waits for the write lease.
+    pub fn with_wait_notice(mut self, notice: WaitNotice) -> Archive {
+        self.wait_notice = Some(notice);
+        self
+    }
+
+    /// Take the write lease ([`Lease`]) for `run`, doing `purpose`: wait while another writer
+    /// holds it. Every writer that adds traces holds it from reading the IDs of the days it
+    /// writes ([`Self::refresh_ids`]) until what it wrote is recorded.
+    pub async fn lease(&self, run: &RunId, purpose: &str) -> Result<Lease> {
+        Lease::take(&self.location, run, purpose, self.wait_notice.as_ref()).await
+    }
+
+    /// Remove, in a local archive, what writers that died mid-write left staged, but for
+    /// compaction's own (it removes those itself, [`super::compact`]). Under the write lease no
+    /// other writer is writing.
+    pub fn remove_staged(&self, _lease: &Lease) -> Result<usize> {
+        match self.location.local_path() {
+            Some(dir) => remove_staging_files_of(&dir, &|name| !name.starts_with(COMPACT_PREFIX)),
+            None => Ok(0),
+        }
     }
 
     /// Make sure the archive is one this build can write: read its marker, or write one into a
     /// new archive. Fails on an archive of another layout version.
     pub async fn init(&self) -> Result<()> {
-        if let Some(dir) = self.location.local_path() {
-            remove_staging_files(&dir)?;
-        }
         #[derive(Serialize, Deserialize)]
         struct Marker {
             format: String,
@@ -156,6 +226,14 @@ impl Archive {
     pub async fn read_ids(&self, day: i64) -> Result<IdSet> {
         let mut ids = IdSet::default();
         for meta in self.day_files(day).await? {
+            self.read_file_ids(&meta, &mut ids).await?;
+        }
+        Ok(ids)
+    }
+
+    /// Add the trace IDs of one Parquet file to `ids`.
+    async fn read_file_ids(&self, meta: &object_store::ObjectMeta, ids: &mut IdSet) -> Result<()> {
+        {
             let location = self.location.display(&meta.location);
             let parquet_err = |source| Error::Parquet {
                 location: location.clone(),
@@ -182,7 +260,7 @@ impl Archive {
                 }
             }
         }
-        Ok(ids)
+        Ok(())
     }
 
     /// Write one day's traces (already sorted by time) as a new Parquet file named `name`.
@@ -201,22 +279,46 @@ impl Archive {
             })?;
         let bytes = encoded.len() as u64;
         self.location.write(&path, encoded.into()).await?;
-        Ok(WrittenFile { path, rows, bytes })
+        Ok(WrittenFile {
+            day,
+            path,
+            rows,
+            bytes,
+        })
     }
 
-    /// The IDs of the traces already in each of `days` that `ids` does not have yet, read into
-    /// it (eight days at a time).
-    pub async fn read_missing_ids(
+    /// Bring the IDs of `days` in `cache` up to date: read the IDs of each day's visible files
+    /// that `cache` has not read yet (eight days at a time). Under the write lease, `cache` then
+    /// holds every trace ID those days have.
+    pub async fn refresh_ids(
         &self,
-        ids: &mut DayIds,
+        cache: &mut ArchiveIds,
         days: impl IntoIterator<Item = i64>,
     ) -> Result<()> {
-        let missing: Vec<i64> = days.into_iter().filter(|d| !ids.has_day(*d)).collect();
-        let mut read = futures::stream::iter(missing)
-            .map(|day| async move { (day, self.read_ids(day).await) })
+        let known = &cache.files;
+        let mut read = futures::stream::iter(days)
+            .map(|day| async move {
+                let files = self.day_files(day).await?;
+                let mut ids = IdSet::default();
+                let mut names = Vec::with_capacity(files.len());
+                for meta in &files {
+                    let name = file_name(&meta.location);
+                    if !known.get(&day).is_some_and(|k| k.contains(&name)) {
+                        self.read_file_ids(meta, &mut ids).await?;
+                    }
+                    names.push(name);
+                }
+                Ok::<_, Error>((day, names, ids))
+            })
             .buffer_unordered(8);
-        while let Some((day, set)) = read.next().await {
-            ids.set_day(day, set?);
+        let mut done = Vec::new();
+        while let Some(day) = read.next().await {
+            done.push(day?);
+        }
+        drop(read);
+        for (day, names, ids) in done {
+            cache.ids.add_to_day(day, ids);
+            cache.files.entry(day).or_default().extend(names);
         }
         Ok(())
     }

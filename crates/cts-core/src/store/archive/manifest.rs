@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
+use crate::failpoint;
 use crate::error::{Error, Result};
 use crate::store::archive::files::Archive;
 
@@ -78,6 +79,7 @@ impl Archive {
         entries.sort_by(|a, b| a.source.cmp(&b.source));
         let name = format!("{run}-merged");
         self.append_manifest(&entries, &name).await?;
+        failpoint::hit(failpoint::LOAD_MANIFEST_COMPACTED)?;
         let merged = self
             .location()
             .path(&format!("{MANIFEST_DIR}/{name}.ndjson"));

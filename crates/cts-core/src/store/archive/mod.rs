@@ -7,6 +7,7 @@
 //! <archive>/traces/day=YYYY-MM-DD/compact-<run>.json       its commit: the files it replaces
 //! <archive>/_cts/manifest/<run>-<n>.ndjson                 every source file loaded or failed
 //! <archive>/_cts/rejects/<md5 of file URL and ETag>.ndjson records set aside, with their JSON
+//! <archive>/_cts/lease/<generation>.json                   who adds traces now ([`Lease`])
 //! ```
 //!
 //! Every object is written whole under its final name (object stores' PUT is atomic; local
@@ -22,16 +23,19 @@
 //! | `rejects.rs` | records set aside |
 //! | `visible.rs` | the visibility rule ([`visible`], [`VisibleStore`]) |
 //! | `compact.rs` | merging each day into one file ([`compact`]) |
+//! | `lease.rs` | one writer at a time adds traces ([`Lease`]) |
 
 mod compact;
 mod files;
+mod lease;
 mod manifest;
 mod parquet;
 mod rejects;
 mod visible;
 
 pub use compact::{CompactOptions, CompactSummary, compact};
-pub use files::{Archive, FORMAT_VERSION, MARKER, TRACES_DIR, WrittenFile};
+pub use files::{Archive, ArchiveIds, FORMAT_VERSION, MARKER, TRACES_DIR, WrittenFile};
+pub use lease::{Holder, LEASE_DIR, LEASE_TTL, Lease, WaitNotice};
 pub use manifest::{MANIFEST_DIR, Manifest, ManifestEntry, Outcome};
 pub use parquet::{encode_parquet, writer_properties};
 pub use rejects::{REJECTS_DIR, rejects_name};

@@ -8,12 +8,14 @@ use arrow::array::{BooleanArray, RecordBatch};
 use arrow::compute::filter_record_batch;
 
 use crate::error::{Error, Result};
+use crate::failpoint;
 use crate::storage::fs::{blocking, list_files, remove_file_if_exists};
-use crate::store::archive::Archive;
+use crate::store::archive::{Archive, ArchiveIds};
+use crate::store::run::RunId;
 use crate::store::hot::segment::{read_segment, write_segments};
 use crate::store::hot::state::{Obsolete, SEGMENTS_DIR, Segment, WAL_DIR, wal_path, write_state};
 use crate::store::hot::writer::HotWriter;
-use crate::store::once::{DayBatch, DayIds, by_day, days_before, new_traces_by_day};
+use crate::store::once::{DayBatch, by_day, days_before, new_traces_by_day};
 use crate::store::wal::read_log;
 use crate::trace::{day_of, times};
 
@@ -55,6 +57,7 @@ impl HotWriter<'_> {
         state.generation += 1;
         let generation = state.generation;
         let new_segments = blocking(|| write_segments(&dir, &hot, generation))?;
+        failpoint::hit(failpoint::HOT_FLUSH_WRITTEN)?;
         state.segments.extend(new_segments);
         state.wal += 1;
         write_state(&dir, &state)?;
@@ -105,6 +108,7 @@ impl HotWriter<'_> {
             new += added;
             found += there;
         }
+        failpoint::hit(failpoint::HOT_ROLL_OVER_ARCHIVED)?;
         // Everything below the cutoff is in the archive: hand it over.
         let now = chrono::Utc::now().timestamp_millis();
         state.generation += 1;
@@ -170,6 +174,7 @@ impl HotWriter<'_> {
                 since_ms: now,
             }));
         }
+        failpoint::hit(failpoint::HOT_COMPACT_WRITTEN)?;
         write_state(&dir, &state)?;
         let log_len = self.w.log.as_ref().map_or(0, |l| l.len());
         self.w.seen = Some((generation, log_len));
@@ -232,8 +237,8 @@ impl HotWriter<'_> {
     }
 }
 
-/// Copy traces into the archive, each once (those whose ID their day has there already are
-/// dropped), one file per day named `part-<name>-<day>.parquet`. Returns the traces new to the
+/// Copy traces into the archive under its write lease, each once (those whose ID their day has
+/// there already are dropped), one file per day named `part-<name>-<day>.parquet`. Returns the traces new to the
 /// archive and those it had already.
 async fn into_archive(
     archive: &Archive,
@@ -244,11 +249,12 @@ async fn into_archive(
     if total == 0 {
         return Ok((0, 0));
     }
-    let mut ids = DayIds::default();
+    let lease = archive.lease(&RunId::new(), "hot store (roll-over)").await?;
+    let mut ids = ArchiveIds::default();
     archive
-        .read_missing_ids(&mut ids, days_before(batches, i64::MAX))
+        .refresh_ids(&mut ids, days_before(batches, i64::MAX))
         .await?;
-    let new = new_traces_by_day(batches, &mut ids)?;
+    let new = new_traces_by_day(batches, ids.ids_mut())?;
     let added = new.rows() as u64;
     if added > 0 {
         archive.init().await?;
@@ -256,5 +262,6 @@ async fn into_archive(
             .write_days(new.days, |_, day| format!("part-{name}-{day}.parquet"), 1)
             .await?;
     }
+    lease.release().await?;
     Ok((added, total - added))
 }

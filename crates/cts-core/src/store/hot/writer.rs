@@ -8,8 +8,9 @@ use arrow::array::RecordBatch;
 use arrow::compute::concat_batches;
 
 use crate::error::{Error, Result};
+use crate::failpoint;
 use crate::storage::fs::blocking;
-use crate::store::archive::Archive;
+use crate::store::archive::{Archive, ArchiveIds};
 use crate::store::hot::segment::read_segment_ids;
 use crate::store::hot::state::{
     HotOptions, HotState, LOCK_FILE, read_state, wal_path, write_state,
@@ -241,17 +242,23 @@ impl HotWriter<'_> {
     /// write and sync for all), older ones into the archive, before anything is answered.
     async fn commit(&mut self, batches: &[RecordBatch]) -> Result<Vec<AppendSummary>> {
         let watermark = self.watermark();
-        let archive = &self.shared.archive;
-        let mut archive_ids = DayIds::default();
-        archive
-            .read_missing_ids(&mut archive_ids, days_before(batches, watermark))
-            .await?;
+        let archive = self.shared.archive.clone();
+        // Traces older than the watermark go to the archive: under its write lease, from
+        // reading the IDs of their days until they are written.
+        let old_days = days_before(batches, watermark);
+        let run = RunId::new();
+        let lease = match old_days.is_empty() {
+            true => None,
+            false => Some(archive.lease(&run, "hot store (older traces)").await?),
+        };
+        let mut archive_ids = ArchiveIds::default();
+        archive.refresh_ids(&mut archive_ids, old_days).await?;
         let new = new_traces_by_day(
             batches,
             &mut Tiers {
                 watermark,
                 hot: self.ids_mut(),
-                archive: &mut archive_ids,
+                archive: archive_ids.ids_mut(),
             },
         )?;
         let summaries = batches
@@ -283,14 +290,17 @@ impl HotWriter<'_> {
         }
         if !older.is_empty() {
             archive.init().await?;
-            let run = RunId::new();
             archive
                 .write_days(older, |_, day| format!("part-hot-{run}-{day}.parquet"), 1)
                 .await?;
         }
+        if let Some(lease) = lease {
+            lease.release().await?;
+        }
         let recent = concat_batches(&trace_schema(), &recent)
             .map_err(|e| Error::arrow("gathering appended traces", e))?;
         self.append_durable(&recent)?;
+        failpoint::hit(failpoint::HOT_APPENDED)?;
         Ok(summaries)
     }
 }
