@@ -25,7 +25,6 @@ use serde_json::value::RawValue;
 const SOURCE: &str = "fuzz.json.gz";
 const REGION: &str = "eu-de";
 
-
 /// The kind of a decode error, for comparing two paths that should fail alike.
 fn kind(e: &DecodeError) -> &'static str {
     match e {

@@ -11,7 +11,9 @@
 //!   `TraceFileKey::build`, parses (and classifies) to the same parts; its digest key, built
 //!   with `build_digest`, classifies as a digest.
 
-use cts_core::source::layout::{DIGEST_MARKER, ObjectKind, ROOT_FOLDER, TRACE_MARKER, TraceFileKey, classify};
+use cts_core::source::layout::{
+    DIGEST_MARKER, ObjectKind, ROOT_FOLDER, TRACE_MARKER, TraceFileKey, classify,
+};
 
 /// Check one input (keys are UTF-8; other bytes are no key); panics on a broken promise.
 pub fn check_bytes(data: &[u8]) {

@@ -8,9 +8,9 @@
 
 use std::time::{Duration, Instant};
 
+use cts_core::failpoint;
 use cts_core::storage::Location;
 use cts_core::storage::fs::remove_staging_files;
-use cts_core::failpoint;
 use cts_core::store::archive::writer_properties;
 use cts_core::trace::{cast_to, col, plain_types};
 use datafusion::prelude::{DataFrame, SessionContext};

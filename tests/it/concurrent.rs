@@ -93,7 +93,13 @@ fn two_loads_at_once(dir: &Path, archive: &str, extra: &[&str], envs: &[(&str, &
         c.args(extra)
             .args(["--archive", archive])
             .envs(envs.iter().copied())
-            .args(["load", &source.to_string_lossy(), "--quiet", "--chunk-mb", "1"])
+            .args([
+                "load",
+                &source.to_string_lossy(),
+                "--quiet",
+                "--chunk-mb",
+                "1",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         c
@@ -142,7 +148,10 @@ fn two_loads_into_one_bucket_archive_keep_every_trace_once() {
     block_on(async {
         let bucket = Location::parse("s3://cts-shared", &options).expect("bucket");
         bucket
-            .write(&bucket.path("README.txt"), "the archive of two loads".into())
+            .write(
+                &bucket.path("README.txt"),
+                "the archive of two loads".into(),
+            )
             .await
             .expect("create the bucket")
     });

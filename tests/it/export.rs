@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::cli::{cts, sql_csv};
+use crate::common::cli::cts;
+use crate::common::truth::{BucketTruth, object, rating, text, time_ms};
 
 /// Rows and column names of every Parquet file under `dir`, by path relative to it.
 fn parquet_files(dir: &Path) -> Vec<(String, i64, Vec<String>)> {
@@ -39,7 +40,9 @@ fn parquet_files(dir: &Path) -> Vec<(String, i64, Vec<String>)> {
     files
 }
 
-fn generated_data(dir: &Path, traces: &str, days: &str) -> PathBuf {
+/// A generated bucket loaded into a data directory: the data directory, and what the bucket
+/// holds, read without cts.
+fn generated_data(dir: &Path, traces: &str, days: &str) -> (PathBuf, BucketTruth) {
     let bucket = dir.join("bucket");
     let data = dir.join("data");
     let made = cts(&data)
@@ -64,21 +67,13 @@ fn generated_data(dir: &Path, traces: &str, days: &str) -> PathBuf {
         .output()
         .expect("load");
     assert!(loaded.status.success(), "{loaded:?}");
-    data
-}
-
-fn count(data: &Path, sql: &str) -> i64 {
-    let text = sql_csv(data, sql);
-    text.lines()
-        .nth(1)
-        .and_then(|l| l.parse().ok())
-        .expect("a count")
+    (data, BucketTruth::read(&bucket))
 }
 
 #[test]
 fn a_month_exports_one_file_per_day_with_every_row() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let data = generated_data(dir.path(), "3000", "40");
+    let (data, truth) = generated_data(dir.path(), "3000", "40");
     let out = dir.path().join("out");
     let run = || {
         let export = cts(&data)
@@ -98,10 +93,8 @@ fn a_month_exports_one_file_per_day_with_every_row() {
         String::from_utf8_lossy(&export.stdout).into_owned()
     };
     let printed = run();
-    let june = count(
-        &data,
-        "SELECT count(*) AS n FROM traces WHERE time >= '2024-06-01' AND time < '2024-07-01'",
-    );
+    // 2024-06-01T00:00:00Z to 2024-07-01T00:00:00Z.
+    let june = truth.count(|t| (1_717_200_000_000..1_719_792_000_000).contains(&time_ms(t))) as i64;
     assert!(june > 2000 && june < 3000, "{june}");
     assert!(
         printed.starts_with(&format!("exported {june} rows into 30 Parquet files")),
@@ -125,7 +118,7 @@ fn a_month_exports_one_file_per_day_with_every_row() {
 #[test]
 fn filters_queries_and_one_file() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let data = generated_data(dir.path(), "2000", "5");
+    let (data, truth) = generated_data(dir.path(), "2000", "5");
     let out = dir.path().join("incidents");
     let export = cts(&data)
         .args([
@@ -139,10 +132,7 @@ fn filters_queries_and_one_file() {
         .output()
         .expect("export");
     assert!(export.status.success(), "{export:?}");
-    let incidents = count(
-        &data,
-        "SELECT count(*) AS n FROM traces WHERE trace_rating = 'incident'",
-    );
+    let incidents = truth.count(|t| rating(t).as_deref() == Some("incident")) as i64;
     assert!(incidents > 0);
     assert_eq!(
         parquet_files(&out).iter().map(|f| f.1).sum::<i64>(),
@@ -164,10 +154,15 @@ fn filters_queries_and_one_file() {
         .output()
         .expect("export");
     assert!(export.status.success(), "{export:?}");
-    let users = count(
-        &data,
-        "SELECT count(DISTINCT COALESCE(user_name, '')) AS n FROM traces",
-    );
+    let users = truth
+        .count_by(|t| {
+            Some(
+                object(t, "user")
+                    .and_then(|u| text(&u, "name"))
+                    .unwrap_or_default(),
+            )
+        })
+        .len() as i64;
     let files = parquet_files(&out);
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].0, "traces.parquet");

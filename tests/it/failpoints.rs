@@ -148,11 +148,21 @@ fn a_load_stopped_at_any_durable_step_is_finished_by_the_next_with_every_trace_o
     let truth = bucket(&source, 12_000, 11);
     let load = |data: &Path| {
         let mut c = cts(data);
-        c.args(["load", &source.to_string_lossy(), "--quiet", "--chunk-mb", "1"]);
+        c.args([
+            "load",
+            &source.to_string_lossy(),
+            "--quiet",
+            "--chunk-mb",
+            "1",
+        ]);
         c
     };
     // Stopped at the third chunk: two chunks are in, one is half done.
-    for point in [fp::LOAD_IDS_READ, fp::LOAD_DATA_WRITTEN, fp::LOAD_MANIFEST_WRITTEN] {
+    for point in [
+        fp::LOAD_IDS_READ,
+        fp::LOAD_DATA_WRITTEN,
+        fp::LOAD_MANIFEST_WRITTEN,
+    ] {
         for stop in STOPS {
             let context = format!("{point} {stop:?}");
             let data = dir.path().join(format!("data-{point}-{stop:?}"));
@@ -183,7 +193,13 @@ fn a_load_stopped_while_merging_the_manifest_is_finished_by_the_next() {
     let b = bucket(&second, 12_000, 22);
     let load = |data: &Path, source: &Path| {
         let mut c = cts(data);
-        c.args(["load", &source.to_string_lossy(), "--quiet", "--chunk-mb", "1"]);
+        c.args([
+            "load",
+            &source.to_string_lossy(),
+            "--quiet",
+            "--chunk-mb",
+            "1",
+        ]);
         c
     };
     for stop in STOPS {
@@ -230,8 +246,8 @@ fn a_load_stopped_while_merging_the_manifest_is_finished_by_the_next() {
 fn acknowledged(stdout: &[u8]) -> usize {
     String::from_utf8_lossy(stdout)
         .lines()
-        .filter_map(|l| l.strip_prefix("ack ")?.rsplit(' ').next()?.parse().ok())
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("ack ")?.rsplit(' ').next()?.parse().ok())
         .unwrap_or(0)
 }
 
@@ -353,7 +369,13 @@ fn archive_compaction_stopped_at_any_step_shows_every_trace_once_at_every_point(
     };
     for stop in STOPS {
         let data = dir.path().join(format!("data-{stop:?}"));
-        finished(cts(&data).args(["load", &source.to_string_lossy(), "--quiet", "--chunk-mb", "1"]));
+        finished(cts(&data).args([
+            "load",
+            &source.to_string_lossy(),
+            "--quiet",
+            "--chunk-mb",
+            "1",
+        ]));
         assert!(parquet_files(&data).len() > 6, "{:?}", parquet_files(&data));
         let compact = || {
             let mut c = cts(&data);
@@ -379,7 +401,7 @@ fn archive_compaction_stopped_at_any_step_shows_every_trace_once_at_every_point(
         let files = parquet_files(&data);
         assert_eq!(files.len(), 3, "{context}: {files:?}");
         assert!(files.iter().all(|f| f.starts_with("compact-")), "{files:?}");
-        assert_archive_holds(&data, n, &context);
+        assert_archive_holds(&data, n, context);
     }
 }
 

@@ -122,10 +122,7 @@ fn paging_never_skips_or_repeats_across_equal_times_the_archive_boundary_and_arr
     let mut everything = traces.clone();
     everything.extend(arrivals.iter().cloned());
     let all_now = listed_order(&everything);
-    let position = all_now
-        .iter()
-        .position(|id| *id == marker)
-        .expect("marker");
+    let position = all_now.iter().position(|id| *id == marker).expect("marker");
     assert_eq!(rest, all_now[position + 1..], "the pages after the marker");
     for (_, id) in &arrivals[..1] {
         assert!(rest.contains(id), "{id} arrived after the marker's place");

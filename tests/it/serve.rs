@@ -231,7 +231,10 @@ pub(crate) fn all_pages(serve: &Serve, query: &str, limit: usize) -> Vec<String>
         out.extend(got);
         match page["meta_data"]["marker"].as_str() {
             Some(m) => {
-                assert!(markers.insert(m.to_string()), "marker {m} came twice: paging loops");
+                assert!(
+                    markers.insert(m.to_string()),
+                    "marker {m} came twice: paging loops"
+                );
                 next = Some(m.to_string());
             }
             None => return out,

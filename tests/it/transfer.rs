@@ -36,7 +36,13 @@ fn record(serve: &Serve, prefix: &str, n: usize, end: i64) {
 
 /// Load the trace files under `source` into a new data directory: (traces read from the
 /// files, distinct traces).
-fn delivered(dir: &Path, name: &str, source: &str, extra: &[&str], envs: &[(&str, &str)]) -> (u64, u64) {
+fn delivered(
+    dir: &Path,
+    name: &str,
+    source: &str,
+    extra: &[&str],
+    envs: &[(&str, &str)],
+) -> (u64, u64) {
     let data = dir.join(name);
     let out = cts(&data)
         .args(extra)
@@ -108,7 +114,10 @@ fn a_transfer_stopped_between_file_and_cursor_is_sent_again_and_after_the_cursor
     assert_eq!(files_under(&bucket).len(), 5);
     let (records, distinct) = delivered(dir.path(), "load-1", &bucket.to_string_lossy(), &[], &[]);
     assert_eq!(distinct, 300);
-    assert!(records > 300, "the first two files were sent twice: {records}");
+    assert!(
+        records > 300,
+        "the first two files were sent twice: {records}"
+    );
 
     // Stopped just after the cursor is saved: the next transfer sends nothing again.
     {

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod cli;
+pub(crate) mod truth;
 
 use std::path::{Path, PathBuf};
 

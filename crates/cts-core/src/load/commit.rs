@@ -9,9 +9,9 @@ use indicatif::ProgressBar;
 
 use crate::decode::RejectedRecord;
 use crate::error::{Error, Result};
+use crate::failpoint;
 use crate::load::read::{DecodedGroup, FileError, GroupFile};
 use crate::load::summary::{FileFailure, LoadSummary, REJECT_SAMPLES};
-use crate::failpoint;
 use crate::store::archive::{Archive, ArchiveIds, ManifestEntry, Outcome, rejects_name};
 use crate::store::hot::HotStore;
 use crate::store::once::{DayBatch, NewTraces, Tiers, days_before, new_traces_by_day};

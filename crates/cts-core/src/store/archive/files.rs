@@ -233,31 +233,28 @@ impl Archive {
 
     /// Add the trace IDs of one Parquet file to `ids`.
     async fn read_file_ids(&self, meta: &object_store::ObjectMeta, ids: &mut IdSet) -> Result<()> {
-        {
-            let location = self.location.display(&meta.location);
-            let parquet_err = |source| Error::Parquet {
-                location: location.clone(),
-                source,
-            };
-            let reader = StoreFileReader::new(self.location.store().clone(), &meta);
-            let builder = ParquetRecordBatchStreamBuilder::new(reader)
-                .await
-                .map_err(parquet_err)?;
-            let index = builder
-                .schema()
-                .index_of(col::TRACE_ID)
+        let location = self.location.display(&meta.location);
+        let parquet_err = |source| Error::Parquet {
+            location: location.clone(),
+            source,
+        };
+        let reader = StoreFileReader::new(self.location.store().clone(), meta);
+        let builder = ParquetRecordBatchStreamBuilder::new(reader)
+            .await
+            .map_err(parquet_err)?;
+        let index = builder
+            .schema()
+            .index_of(col::TRACE_ID)
+            .map_err(|e| Error::arrow(&location, e))?;
+        let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
+        let mut stream = builder.with_projection(mask).build().map_err(parquet_err)?;
+        while let Some(batch) = stream.next().await {
+            let batch = batch.map_err(parquet_err)?;
+            // Written by cts as Utf8; another writer may have used LargeUtf8 or Utf8View.
+            let column = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)
                 .map_err(|e| Error::arrow(&location, e))?;
-            let mask = ProjectionMask::roots(builder.parquet_schema(), [index]);
-            let mut stream = builder.with_projection(mask).build().map_err(parquet_err)?;
-            while let Some(batch) = stream.next().await {
-                let batch = batch.map_err(parquet_err)?;
-                // Written by cts as Utf8; another writer may have used LargeUtf8 or Utf8View.
-                let column =
-                    arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)
-                        .map_err(|e| Error::arrow(&location, e))?;
-                for id in column.as_string::<i32>().iter().flatten() {
-                    ids.insert(id);
-                }
+            for id in column.as_string::<i32>().iter().flatten() {
+                ids.insert(id);
             }
         }
         Ok(())

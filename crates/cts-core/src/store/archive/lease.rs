@@ -155,8 +155,8 @@ impl Lease {
                 released: false,
             };
             let path = location.path(&format!("{LEASE_DIR}/{next:020}.json"));
-            let body = serde_json::to_vec(&holder)
-                .map_err(|e| Error::Internal(format!("lease: {e}")))?;
+            let body =
+                serde_json::to_vec(&holder).map_err(|e| Error::Internal(format!("lease: {e}")))?;
             let create = PutOptions {
                 mode: PutMode::Create,
                 ..Default::default()
@@ -302,14 +302,10 @@ mod tests {
             .await
             .map_err(|_| Error::Internal("the second writer never said it waits".into()))?;
         assert!(!second.is_finished());
-        assert_eq!(
-            waited.lock().map(|w| w.clone()).unwrap_or_default(),
-            [first.holder.run.clone()]
-        );
+        let waited_for = waited.lock().map(|w| w.clone()).unwrap_or_default();
+        assert_eq!(waited_for, std::slice::from_ref(&first.holder.run));
         first.release().await?;
-        let second = second
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
+        let second = second.await.map_err(|e| Error::Internal(e.to_string()))??;
         assert_eq!(second.path.filename(), Some("00000000000000000002.json"));
         // Generation 1 is cleaned up once 2 is taken.
         let names: Vec<String> = location

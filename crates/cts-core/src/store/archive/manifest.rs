@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
-use crate::failpoint;
 use crate::error::{Error, Result};
+use crate::failpoint;
 use crate::store::archive::files::Archive;
 
 /// Folder of the manifest segments.

@@ -11,11 +11,11 @@ use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::storage::fs::{blocking, list_files, remove_file_if_exists};
 use crate::store::archive::{Archive, ArchiveIds};
-use crate::store::run::RunId;
 use crate::store::hot::segment::{read_segment, write_segments};
 use crate::store::hot::state::{Obsolete, SEGMENTS_DIR, Segment, WAL_DIR, wal_path, write_state};
 use crate::store::hot::writer::HotWriter;
 use crate::store::once::{DayBatch, by_day, days_before, new_traces_by_day};
+use crate::store::run::RunId;
 use crate::store::wal::read_log;
 use crate::trace::{day_of, times};
 
@@ -249,7 +249,9 @@ async fn into_archive(
     if total == 0 {
         return Ok((0, 0));
     }
-    let lease = archive.lease(&RunId::new(), "hot store (roll-over)").await?;
+    let lease = archive
+        .lease(&RunId::new(), "hot store (roll-over)")
+        .await?;
     let mut ids = ArchiveIds::default();
     archive
         .refresh_ids(&mut ids, days_before(batches, i64::MAX))
