@@ -21,6 +21,7 @@
 //! | `clock.rs`, `record.rs` | record times; recording |
 //! | `list.rs` | the trace list |
 //! | `transfer.rs` | trace files into the trackers' buckets |
+//! | `signature.rs` | AK/SK signatures as Huawei's SDKs make them ([`signature::verify`]) |
 
 mod api;
 pub mod book;
@@ -30,6 +31,7 @@ pub mod list;
 pub mod record;
 mod routes;
 mod server;
+pub mod signature;
 pub mod trackers;
 pub mod transfer;
 
