@@ -35,7 +35,7 @@ pub mod signature;
 pub mod trackers;
 pub mod transfer;
 
-pub use api::{ApiError, Authorized};
+pub use api::{ApiError, Authorized, TokenBook};
 pub use config::{ConfigFile, ServeConfig, valid_project_id};
 pub use routes::{MAX_BODY_BYTES, router, run};
 pub use server::{Project, Server};

@@ -10,6 +10,7 @@ use cts_core::store::archive::Archive;
 use cts_core::store::hot::{HOT_DIR, HotStore};
 
 use crate::error::{Error, Result};
+use crate::serve::api::TokenBook;
 use crate::serve::book::TrackerBook;
 use crate::serve::clock::Clock;
 use crate::serve::config::{ServeConfig, valid_project_id};
@@ -45,6 +46,8 @@ pub struct Server {
     pub clock: Clock,
     /// Held by the transfer under way: one at a time.
     pub transferring: tokio::sync::Mutex<()>,
+    /// The API tokens, for comparing in constant time.
+    pub tokens: TokenBook,
 }
 
 impl Server {
@@ -87,11 +90,13 @@ impl Server {
         for project in projects.values() {
             clock.not_before(project.trackers.lock().await.latest_cursor());
         }
+        let tokens = TokenBook::new(&config.tokens)?;
         Ok(Server {
             config,
             projects,
             clock,
             transferring: tokio::sync::Mutex::new(()),
+            tokens,
         })
     }
 
