@@ -16,6 +16,7 @@
 //! | `config.rs` | [`ServeConfig`], [`ConfigFile`] |
 //! | `server.rs` | the state: [`Server`], each [`Project`] |
 //! | `api.rs` | [`ApiError`]; [`Authorized`]: the token, the project |
+//! | `tokens.rs` | [`TokenBook`]: the tokens, compared in constant time |
 //! | `routes.rs` | the routes ([`router`]), the request log, [`run`] |
 //! | `book.rs`, `trackers.rs` | trackers: stored; the tracker calls |
 //! | `clock.rs`, `record.rs` | record times; recording |
@@ -32,10 +33,12 @@ pub mod record;
 mod routes;
 mod server;
 pub mod signature;
+mod tokens;
 pub mod trackers;
 pub mod transfer;
 
-pub use api::{ApiError, Authorized, TokenBook};
+pub use api::{ApiError, Authorized};
 pub use config::{ConfigFile, ServeConfig, valid_project_id};
 pub use routes::{MAX_BODY_BYTES, router, run};
 pub use server::{Project, Server};
+pub use tokens::TokenBook;

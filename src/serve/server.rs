@@ -10,10 +10,10 @@ use cts_core::store::archive::Archive;
 use cts_core::store::hot::{HOT_DIR, HotStore};
 
 use crate::error::{Error, Result};
-use crate::serve::api::TokenBook;
 use crate::serve::book::TrackerBook;
 use crate::serve::clock::Clock;
 use crate::serve::config::{ServeConfig, valid_project_id};
+use crate::serve::tokens::TokenBook;
 
 /// One tenant: its stores and trackers.
 #[derive(Debug)]

@@ -166,12 +166,12 @@ fn canonical_query(query: &str) -> String {
         .join("&")
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn hex_sha256(bytes: &[u8]) -> String {
-    digest(&SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(digest(&SHA256, bytes).as_ref())
 }
 
 /// The canonical request of `request` under the signed headers `signed`.
@@ -209,23 +209,28 @@ pub fn string_to_sign(date: &str, canonical: &str) -> String {
     format!("{ALGORITHM}\n{date}\n{}", hex_sha256(canonical.as_bytes()))
 }
 
-/// The signature of `request` under `auth`'s signed headers with `secret` (hex): what a client
-/// with that secret sends.
+/// The `X-Sdk-Date` of `request`, and the string it signs under the signed headers `signed`.
+fn signed_string(
+    request: &Request<'_>,
+    signed: &[String],
+) -> Result<(String, String), SignatureError> {
+    let date = request
+        .header(DATE_HEADER)
+        .ok_or_else(|| SignatureError::Date("missing".into()))?;
+    let to_sign = string_to_sign(date, &canonical_request(request, signed)?);
+    Ok((date.trim().to_string(), to_sign))
+}
+
+/// The signature of `request` under the signed headers `signed` with `secret` (hex): what a
+/// client with that secret sends.
 pub fn sign(
     request: &Request<'_>,
     signed: &[String],
     secret: &str,
 ) -> Result<String, SignatureError> {
-    let date = request
-        .header(DATE_HEADER)
-        .ok_or_else(|| SignatureError::Date("missing".into()))?;
-    let to_sign = string_to_sign(date, &canonical_request(request, signed)?);
+    let (_, to_sign) = signed_string(request, signed)?;
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
-    Ok(hmac::sign(&key, to_sign.as_bytes())
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    Ok(hex(hmac::sign(&key, to_sign.as_bytes()).as_ref()))
 }
 
 /// Check `request`'s signature under `auth` with `secret` (the SK of `auth.access`), and its
@@ -236,10 +241,8 @@ pub fn verify(
     secret: &str,
     now_ms: i64,
 ) -> Result<(), SignatureError> {
-    let date = request
-        .header(DATE_HEADER)
-        .ok_or_else(|| SignatureError::Date("missing".into()))?;
-    let signed_at = chrono::NaiveDateTime::parse_from_str(date.trim(), "%Y%m%dT%H%M%SZ")
+    let (date, to_sign) = signed_string(request, &auth.signed_headers)?;
+    let signed_at = chrono::NaiveDateTime::parse_from_str(&date, "%Y%m%dT%H%M%SZ")
         .map_err(|_| SignatureError::Date(format!("{date:?} is not YYYYMMDDTHHMMSSZ")))?
         .and_utc()
         .timestamp_millis();
@@ -252,7 +255,6 @@ pub fn verify(
         .map(|i| u8::from_str_radix(auth.signature.get(2 * i..2 * i + 2).unwrap_or("zz"), 16))
         .collect::<Result<_, _>>()
         .map_err(|_| SignatureError::Malformed("Signature is not hex".into()))?;
-    let to_sign = string_to_sign(date, &canonical_request(request, &auth.signed_headers)?);
     let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
     hmac::verify(&key, to_sign.as_bytes(), &given).map_err(|_| SignatureError::Mismatch)
 }

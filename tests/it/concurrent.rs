@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 use cts_core::failpoint as fp;
 use cts_core::storage::{Location, StorageOptions};
 use cts_core::store::archive::Archive;
-use cts_sample::{GenOptions, generate_to_dir};
 use cts_testkit::{ACCESS_KEY, SECRET_KEY, SeaweedFs, archive_counts, block_on};
 
 use crate::common::cli::{counts, cts, recent_traces};
+use crate::common::sample_bucket;
 
 /// How long a test waits for another process to reach a point before it fails (a bound, so
 /// that a bug fails the test rather than hangs it; not a timing being tested).
@@ -70,23 +70,11 @@ fn wait_for_stderr(child: &mut Child, needle: &str) -> std::thread::JoinHandle<S
     }
 }
 
-/// A sample bucket of `traces` distinct traces (10% delivered twice) in a folder.
-fn bucket(dir: &Path, traces: u64, seed: u64) -> PathBuf {
-    let options = GenOptions {
-        traces,
-        days: 3,
-        duplicate_ratio: 0.1,
-        ..GenOptions::seeded(seed)
-    };
-    let summary = generate_to_dir(&options, dir).expect("generate");
-    assert_eq!(summary.distinct_traces, traces);
-    dir.to_path_buf()
-}
-
 /// Two loads of the same bucket into one archive, the first held after reading the archive's
 /// trace IDs of its first chunk until the second has started and said it waits.
 fn two_loads_at_once(dir: &Path, archive: &str, extra: &[&str], envs: &[(&str, &str)]) {
-    let source = bucket(&dir.join("bucket"), 8_000, 31);
+    let source = dir.join("bucket");
+    sample_bucket(&source, 8_000, 31);
     let go = dir.join("go");
     let load = |data: &str| {
         let mut c = cts(&dir.join(data));
@@ -174,7 +162,8 @@ fn two_loads_into_one_bucket_archive_keep_every_trace_once() {
 fn load_ingest_maintenance_compaction_and_queries_at_once_see_every_trace_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
-    let source = bucket(&dir.path().join("bucket"), 8_000, 32);
+    let source = dir.path().join("bucket");
+    sample_bucket(&source, 8_000, 32);
     let input = dir.path().join("recent.ndjson");
     let recent = 3_000u64;
     std::fs::write(&input, recent_traces(recent as usize, 180)).expect("write input");

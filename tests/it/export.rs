@@ -4,41 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::common::cli::cts;
+use crate::common::parquet_files;
 use crate::common::truth::{BucketTruth, object, rating, text, time_ms};
-
-/// Rows and column names of every Parquet file under `dir`, by path relative to it.
-fn parquet_files(dir: &Path) -> Vec<(String, i64, Vec<String>)> {
-    let mut files = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).expect("list").flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
-                let file = std::fs::File::open(&path).expect("open");
-                let reader =
-                    parquet::file::reader::SerializedFileReader::new(file).expect("a Parquet file");
-                let meta = parquet::file::reader::FileReader::metadata(&reader);
-                let columns = meta
-                    .file_metadata()
-                    .schema_descr()
-                    .columns()
-                    .iter()
-                    .map(|c| c.name().to_string())
-                    .collect();
-                let relative = path
-                    .strip_prefix(dir)
-                    .expect("under dir")
-                    .to_string_lossy()
-                    .into_owned();
-                files.push((relative, meta.file_metadata().num_rows(), columns));
-            }
-        }
-    }
-    files.sort();
-    files
-}
 
 /// A generated bucket loaded into a data directory: the data directory, and what the bucket
 /// holds, read without cts.

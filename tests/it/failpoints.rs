@@ -13,10 +13,29 @@ use std::process::{Command, Output};
 use cts_core::failpoint as fp;
 use cts_core::storage::Location;
 use cts_core::store::archive::{Archive, Outcome};
-use cts_sample::{GenOptions, GenSummary, generate_to_dir};
+use cts_sample::GenSummary;
 use cts_testkit::{archive_counts, block_on};
 
 use crate::common::cli::{counts, cts, recent_traces, sql_csv};
+use crate::common::{parquet_files, sample_bucket};
+
+/// Rows of every Parquet file below `dir` (each must be a whole, readable file).
+fn exported_rows(dir: &Path) -> u64 {
+    parquet_files(dir).iter().map(|f| f.1 as u64).sum()
+}
+
+/// `cts load SOURCE` in chunks of 1 MB of JSON, so that a load commits many times.
+fn load(data: &Path, source: &Path) -> Command {
+    let mut c = cts(data);
+    c.args([
+        "load",
+        &source.to_string_lossy(),
+        "--quiet",
+        "--chunk-mb",
+        "1",
+    ]);
+    c
+}
 
 /// How a failpoint stops the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,19 +104,6 @@ fn staging_files(dir: &Path) -> Vec<String> {
     found
 }
 
-/// A sample bucket: `traces` distinct traces over 3 days, 10% of them delivered twice.
-fn bucket(dir: &Path, traces: u64, seed: u64) -> GenSummary {
-    let options = GenOptions {
-        traces,
-        days: 3,
-        duplicate_ratio: 0.1,
-        ..GenOptions::seeded(seed)
-    };
-    let summary = generate_to_dir(&options, dir).expect("generate");
-    assert_eq!(summary.distinct_traces, traces);
-    summary
-}
-
 fn archive_of(data: &Path) -> Archive {
     Archive::new(Location::local(&data.join("archive")).expect("archive"))
 }
@@ -145,18 +151,7 @@ fn assert_manifest_consistent(data: &Path, truth: &GenSummary, context: &str) {
 fn a_load_stopped_at_any_durable_step_is_finished_by_the_next_with_every_trace_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let source = dir.path().join("bucket");
-    let truth = bucket(&source, 12_000, 11);
-    let load = |data: &Path| {
-        let mut c = cts(data);
-        c.args([
-            "load",
-            &source.to_string_lossy(),
-            "--quiet",
-            "--chunk-mb",
-            "1",
-        ]);
-        c
-    };
+    let truth = sample_bucket(&source, 12_000, 11);
     // Stopped at the third chunk: two chunks are in, one is half done.
     for point in [
         fp::LOAD_IDS_READ,
@@ -166,16 +161,16 @@ fn a_load_stopped_at_any_durable_step_is_finished_by_the_next_with_every_trace_o
         for stop in STOPS {
             let context = format!("{point} {stop:?}");
             let data = dir.path().join(format!("data-{point}-{stop:?}"));
-            stopped(&mut load(&data), point, 3, stop);
+            stopped(&mut load(&data, &source), point, 3, stop);
             let (seen, distinct) = block_on(archive_counts(&archive_of(&data)));
             assert_eq!(seen, distinct, "{context}: a trace twice after the stop");
             assert!(seen > 0, "{context}: the first chunks were not kept");
 
-            let out = finished(&mut load(&data));
+            let out = finished(&mut load(&data, &source));
             assert!(out.starts_with("loaded "), "{context}: {out}");
             assert_archive_holds(&data, truth.distinct_traces, &context);
             assert_manifest_consistent(&data, &truth, &context);
-            let again = finished(&mut load(&data));
+            let again = finished(&mut load(&data, &source));
             assert!(
                 again.starts_with("loaded 0 traces from 0 files"),
                 "{context}: {again}"
@@ -189,19 +184,8 @@ fn a_load_stopped_while_merging_the_manifest_is_finished_by_the_next() {
     let dir = tempfile::tempdir().expect("temp dir");
     let first = dir.path().join("first");
     let second = dir.path().join("second");
-    let a = bucket(&first, 12_000, 21);
-    let b = bucket(&second, 12_000, 22);
-    let load = |data: &Path, source: &Path| {
-        let mut c = cts(data);
-        c.args([
-            "load",
-            &source.to_string_lossy(),
-            "--quiet",
-            "--chunk-mb",
-            "1",
-        ]);
-        c
-    };
+    let a = sample_bucket(&first, 12_000, 21);
+    let b = sample_bucket(&second, 12_000, 22);
     for stop in STOPS {
         let context = format!("{} {stop:?}", fp::LOAD_MANIFEST_COMPACTED);
         let data = dir.path().join(format!("data-{stop:?}"));
@@ -349,7 +333,7 @@ fn hot_store_maintenance_stopped_at_any_step_shows_every_trace_once_and_is_finis
 fn archive_compaction_stopped_at_any_step_shows_every_trace_once_at_every_point() {
     let dir = tempfile::tempdir().expect("temp dir");
     let source = dir.path().join("bucket");
-    let truth = bucket(&source, 12_000, 12);
+    let truth = sample_bucket(&source, 12_000, 12);
     let n = truth.distinct_traces;
     let parquet_files = |data: &Path| -> Vec<String> {
         let mut names = Vec::new();
@@ -409,7 +393,7 @@ fn archive_compaction_stopped_at_any_step_shows_every_trace_once_at_every_point(
 fn an_export_stopped_mid_file_leaves_no_partial_file_and_the_next_writes_every_trace() {
     let dir = tempfile::tempdir().expect("temp dir");
     let source = dir.path().join("bucket");
-    let truth = bucket(&source, 6_000, 13);
+    let truth = sample_bucket(&source, 6_000, 13);
     let data = dir.path().join("data");
     finished(cts(&data).args(["load", &source.to_string_lossy(), "--quiet"]));
     for stop in STOPS {
@@ -431,30 +415,6 @@ fn an_export_stopped_mid_file_leaves_no_partial_file_and_the_next_writes_every_t
             assert_eq!(staging_files(&out), Vec::<String>::new(), "{context}");
         }
     }
-}
-
-/// Rows of every Parquet file below `dir` (each must be a whole, readable file).
-fn exported_rows(dir: &Path) -> u64 {
-    let mut rows = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
-                let file = std::fs::File::open(&path).expect("open");
-                let reader =
-                    parquet::file::reader::SerializedFileReader::new(file).unwrap_or_else(|e| {
-                        panic!("{}: not a whole Parquet file: {e}", path.display())
-                    });
-                rows += parquet::file::reader::FileReader::metadata(&reader)
-                    .file_metadata()
-                    .num_rows() as u64;
-            }
-        }
-    }
-    rows
 }
 
 #[test]

@@ -67,3 +67,51 @@ pub(crate) fn dir_string(path: &Path) -> String {
 pub(crate) fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// Rows and column names of every Parquet file under `dir`, by path relative to it.
+pub(crate) fn parquet_files(dir: &Path) -> Vec<(String, i64, Vec<String>)> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("list").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                let file = std::fs::File::open(&path).expect("open");
+                let reader =
+                    parquet::file::reader::SerializedFileReader::new(file).expect("a Parquet file");
+                let meta = parquet::file::reader::FileReader::metadata(&reader);
+                let columns = meta
+                    .file_metadata()
+                    .schema_descr()
+                    .columns()
+                    .iter()
+                    .map(|c| c.name().to_string())
+                    .collect();
+                let relative = path
+                    .strip_prefix(dir)
+                    .expect("under dir")
+                    .to_string_lossy()
+                    .into_owned();
+                files.push((relative, meta.file_metadata().num_rows(), columns));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// A sample bucket in the folder `dir`: `traces` distinct traces over 3 days, 10% of them
+/// delivered twice; what the generator says it holds.
+pub(crate) fn sample_bucket(dir: &Path, traces: u64, seed: u64) -> cts_sample::GenSummary {
+    let options = cts_sample::GenOptions {
+        traces,
+        days: 3,
+        duplicate_ratio: 0.1,
+        ..cts_sample::GenOptions::seeded(seed)
+    };
+    let summary = cts_sample::generate_to_dir(&options, dir).expect("generate");
+    assert_eq!(summary.distinct_traces, traces);
+    summary
+}
