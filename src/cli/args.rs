@@ -209,8 +209,10 @@ pub(crate) enum Command {
     /// Serve the CTS v3 API: trackers, recording of traces, the trace list, and transfer of
     /// trace files to the trackers' buckets. A project's data is in DATA_DIR/projects/<id>.
     Serve {
-        /// Configuration file, JSON: listen, region, buckets, transfer_interval_seconds and
-        /// tokens ({"TOKEN": "PROJECT_ID"}). Flags override it.
+        /// Configuration file, JSON: listen, region, buckets, transfer_interval_seconds, tokens
+        /// ({"TOKEN": "PROJECT_ID"}), credentials ({"AK": {"secret": "SK", "project_id": ...}}),
+        /// users ([{"name", "password" (from hash-password), "domain", "project_id"}]),
+        /// token_lifetime_seconds, keystone, projects, public_url. Flags override it.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Address to listen on [default: 127.0.0.1:8080].
@@ -219,6 +221,15 @@ pub(crate) enum Command {
         /// An API token (X-Auth-Token) and the project it may act on (repeatable).
         #[arg(long = "token", value_name = "TOKEN=PROJECT_ID")]
         tokens: Vec<String>,
+        /// An access key, its secret key and the project they may act on, for requests signed
+        /// as Huawei's SDKs sign them (repeatable). The command line is visible to other users
+        /// of the machine: prefer "credentials" in --config.
+        #[arg(long = "credential", value_name = "AK:SK=PROJECT_ID")]
+        credentials: Vec<String>,
+        /// An existing Keystone's identity v3 URL (as auth_url in clouds.yaml), to validate
+        /// tokens this server did not issue.
+        #[arg(long)]
+        keystone: Option<String>,
         /// Where trackers' buckets are: a folder holding one folder per bucket, or s3:// for
         /// the buckets of --endpoint [default: DATA_DIR/buckets].
         #[arg(long)]
@@ -230,6 +241,9 @@ pub(crate) enum Command {
         #[arg(long)]
         cts_region: Option<String>,
     },
+    /// Read a password from standard input (its first line) and print its salted hash, for
+    /// "users" in the configuration of `cts serve`.
+    HashPassword,
 }
 
 #[derive(Debug, Subcommand)]

@@ -55,6 +55,6 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         | Command::Shell { .. }
         | Command::Export { .. }
         | Command::Report { .. } => query::run(cli.command, &context).await,
-        Command::Serve { .. } => serve::run(cli.command, &context).await,
+        Command::Serve { .. } | Command::HashPassword => serve::run(cli.command, &context).await,
     }
 }

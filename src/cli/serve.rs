@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use cts::serve::{Credential, Secret};
 use cts::{Error, Result};
 
 use crate::cli::args::Command;
@@ -16,6 +17,8 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
             config,
             listen,
             tokens,
+            credentials,
+            keystone,
             buckets,
             transfer_interval,
             cts_region,
@@ -29,11 +32,36 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                 let (token, project) = t.split_once('=').ok_or_else(|| {
                     Error::invalid(format!("--token {t:?}: write TOKEN=PROJECT_ID"))
                 })?;
-                all_tokens.insert(token.to_string(), project.to_string());
+                all_tokens.insert(Secret::new(token), project.to_string());
             }
-            if all_tokens.is_empty() {
+            let mut all_credentials = file.credentials;
+            for c in credentials {
+                let parsed = c
+                    .split_once('=')
+                    .and_then(|(keys, project)| Some((keys.split_once(':')?, project)));
+                let Some(((access, secret), project)) = parsed else {
+                    // The value holds a secret key: not repeated in the message.
+                    return Err(Error::invalid(
+                        "--credential: write ACCESS_KEY:SECRET_KEY=PROJECT_ID",
+                    ));
+                };
+                all_credentials.insert(
+                    access.to_string(),
+                    Credential {
+                        secret: Secret::new(secret),
+                        project_id: project.to_string(),
+                    },
+                );
+            }
+            let keystone = keystone.or(file.keystone);
+            if all_tokens.is_empty()
+                && all_credentials.is_empty()
+                && file.users.is_empty()
+                && keystone.is_none()
+            {
                 return Err(Error::invalid(
-                    "no API tokens: give --token TOKEN=PROJECT_ID or \"tokens\" in --config",
+                    "no way to call the API: give --token TOKEN=PROJECT_ID, --credential \
+                     AK:SK=PROJECT_ID, --keystone URL, or tokens, credentials or users in --config",
                 ));
             }
             let interval = match (transfer_interval, file.transfer_interval_seconds) {
@@ -52,6 +80,12 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                     .or(file.region)
                     .unwrap_or_else(|| "eu-de".to_string()),
                 tokens: all_tokens,
+                credentials: all_credentials,
+                users: file.users,
+                token_lifetime: Duration::from_secs(file.token_lifetime_seconds.unwrap_or(86_400)),
+                keystone,
+                projects: file.projects,
+                public_url: file.public_url,
                 buckets: buckets
                     .or(file.buckets)
                     .unwrap_or_else(|| default_buckets.to_string_lossy().into_owned()),
@@ -62,6 +96,20 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
             };
             let server = cts::serve::Server::open(config).await?;
             cts::serve::run(server, shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::HashPassword => {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map_err(|e| {
+                Error::invalid(format!("reading the password from standard input: {e}"))
+            })?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                return Err(Error::invalid(
+                    "no password on standard input: echo 'PASSWORD' | cts hash-password",
+                ));
+            }
+            println!("{}", cts::serve::auth::password::hash(password)?);
             Ok(ExitCode::SUCCESS)
         }
         other => Err(Error::internal(format!("not the serve command: {other:?}"))),

@@ -56,6 +56,30 @@ pub struct Tracker {
     /// The bucket whose object operations a data tracker records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_bucket: Option<DataBucket>,
+    /// Key-event notification as a v1.0 tracker carries it inline (kept and returned by v1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smn: Option<Smn>,
+}
+
+/// `smn` of a v1.0 tracker (cts-spec.md §3.5).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Smn {
+    /// Whether key operations are notified.
+    #[serde(default)]
+    pub is_support_smn: bool,
+    /// The SMN topic's URN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic_id: Option<String>,
+    /// The key operations (`create`, `delete`, `login`, ...).
+    #[serde(default)]
+    pub operations: Vec<String>,
+    /// Whether every key operation is notified (then `operations` is empty).
+    #[serde(default)]
+    pub is_send_all_key_operation: bool,
+    /// Users whose operations are notified (at most 50).
+    #[serde(default)]
+    pub need_notify_user_list: Vec<String>,
 }
 
 /// `lts` of a tracker.
@@ -67,6 +91,12 @@ pub struct Lts {
     pub log_group_name: String,
     /// `system-trace` for the management tracker, else `CTS/<tracker_name>`.
     pub log_topic_name: String,
+    /// The log group's ID, as a v1.0 client gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group_id: Option<String>,
+    /// The log topic's ID, as a v1.0 client gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_topic_id: Option<String>,
 }
 
 /// `obs_info` of a tracker: where its trace files go.
@@ -112,7 +142,8 @@ pub struct StoredTracker {
 }
 
 impl StoredTracker {
-    /// The tracker as the API shows it: `status` is `error` while `detail` says why.
+    /// The tracker as the v3 API shows it: `status` is `error` while `detail` says why (the
+    /// v1.0 `smn` block is not part of it).
     pub fn view(&self) -> Tracker {
         let mut t = self.tracker.clone();
         if t.status == "enabled" && t.detail.is_some() {
@@ -120,6 +151,7 @@ impl StoredTracker {
         } else {
             t.detail = None;
         }
+        t.smn = None;
         t
     }
 

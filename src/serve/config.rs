@@ -22,7 +22,23 @@ pub struct ServeConfig {
     /// The region this service stands for: in trace file keys and names, and in `region`.
     pub region: String,
     /// API tokens (`X-Auth-Token`) and the project each one may act on.
-    pub tokens: BTreeMap<String, String>,
+    pub tokens: BTreeMap<Secret, String>,
+    /// Access keys (AK) for requests signed as Huawei's SDKs sign them: each one's secret key and
+    /// project.
+    pub credentials: BTreeMap<String, Credential>,
+    /// Users who get tokens from the built-in identity endpoint (Keystone v3 password method).
+    pub users: Vec<User>,
+    /// How long a token the identity endpoint issues is valid.
+    pub token_lifetime: Duration,
+    /// An existing Keystone (its identity v3 URL, as `auth_url` in `clouds.yaml`) that validates
+    /// tokens this server did not issue.
+    pub keystone: Option<String>,
+    /// Projects served besides those named by tokens, credentials and users (projects whose
+    /// tokens come from [`ServeConfig::keystone`]).
+    pub projects: Vec<String>,
+    /// The URL clients reach this server at, for the identity endpoint's catalog (default: from
+    /// the request's `Host`).
+    pub public_url: Option<String>,
     /// Where trackers' buckets are: a folder holding one sub-folder per bucket, or `s3://` for
     /// the buckets of the S3/OBS endpoint in [`ServeConfig::storage`].
     pub buckets: String,
@@ -61,7 +77,76 @@ pub struct ConfigFile {
     pub transfer_interval_seconds: Option<f64>,
     /// Token -> project ID.
     #[serde(default)]
-    pub tokens: BTreeMap<String, String>,
+    pub tokens: BTreeMap<Secret, String>,
+    /// Access key -> its secret key and project.
+    #[serde(default)]
+    pub credentials: BTreeMap<String, Credential>,
+    /// Users of the identity endpoint.
+    #[serde(default)]
+    pub users: Vec<User>,
+    /// Seconds a token of the identity endpoint is valid (default 86400, as Keystone).
+    pub token_lifetime_seconds: Option<u64>,
+    /// An existing Keystone's identity v3 URL.
+    pub keystone: Option<String>,
+    /// More projects to serve.
+    #[serde(default)]
+    pub projects: Vec<String>,
+    /// The URL clients reach this server at.
+    pub public_url: Option<String>,
+}
+
+/// A secret from the configuration (an API token, a secret key, a password hash): printed as
+/// `Secret(..)`, never as its value.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// A secret.
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The value, to compare or to sign with (never to print).
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
+/// An access key's secret key and the project it may act on (`"credentials"` in the
+/// configuration, `--credential AK:SK=PROJECT_ID`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credential {
+    /// The secret key (SK).
+    pub secret: Secret,
+    /// The project.
+    pub project_id: String,
+}
+
+/// A user of the identity endpoint (`"users"` in the configuration).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    /// The user name.
+    pub name: String,
+    /// The password's salted hash, as `cts hash-password` writes it.
+    pub password: Secret,
+    /// The user's domain (default `Default`).
+    #[serde(default = "default_domain")]
+    pub domain: String,
+    /// The project the user's tokens act on.
+    pub project_id: String,
+}
+
+fn default_domain() -> String {
+    "Default".to_string()
 }
 
 impl ConfigFile {

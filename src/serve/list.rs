@@ -21,7 +21,8 @@ use cts_core::trace::{col as c, is_trace_field, text_at};
 
 use crate::error::Error;
 use crate::query::ts_literal as ts;
-use crate::serve::api::{ApiError, Authorized};
+use crate::serve::api::ApiError;
+use crate::serve::auth::Authorized;
 use crate::serve::book::SYSTEM;
 use crate::serve::server::{Project, Server};
 
@@ -319,18 +320,32 @@ pub async fn list(
     query: std::result::Result<Query<BTreeMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::invalid(format!("query string: {e}")))?;
-    let params = ListParams::parse(&q, chrono::Utc::now().timestamp_millis())?;
-    let ctx = session(&server, &project).await?;
+    let (traces, marker) = list_page(&server, &project, &q).await?;
+    Ok(answer(traces, marker))
+}
+
+/// The page the query parameters `q` ask for (every API version's trace list).
+pub async fn list_page(
+    server: &Server,
+    project: &Project,
+    q: &BTreeMap<String, String>,
+) -> Result<(Vec<Value>, Option<String>), ApiError> {
+    let params = ListParams::parse(q, chrono::Utc::now().timestamp_millis())?;
+    let ctx = session(server, project).await?;
     let run = page(&ctx, &params);
-    let (traces, marker) = match server.config.limits.timeout {
+    match server.config.limits.timeout {
         Some(limit) => tokio::time::timeout(limit, run).await.map_err(|_| {
             ApiError::bad_request("CTS.0300", Error::QueryTimeout { limit }.to_string())
-        })??,
-        None => run.await?,
-    };
-    Ok(axum::Json(json!({
+        })?,
+        None => run.await,
+    }
+}
+
+/// A page as the API returns it: `{"traces": [...], "meta_data": {"count", "marker"}}`.
+pub fn answer(traces: Vec<Value>, marker: Option<String>) -> Response {
+    axum::Json(json!({
         "traces": traces,
         "meta_data": {"count": traces.len(), "marker": marker},
     }))
-    .into_response())
+    .into_response()
 }

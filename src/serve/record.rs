@@ -17,7 +17,8 @@ use serde_json::{Map, Value, json};
 
 use cts_core::decode::decode_file;
 
-use crate::serve::api::{ApiError, Authorized};
+use crate::serve::api::ApiError;
+use crate::serve::auth::Authorized;
 use crate::serve::book::SYSTEM;
 use crate::serve::server::Server;
 

@@ -13,8 +13,9 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::serve::api::ApiError;
+use crate::serve::auth::{authenticate, identity};
 use crate::serve::server::Server;
-use crate::serve::{list, record, trackers, transfer};
+use crate::serve::{legacy, list, record, trackers, transfer, versions};
 
 /// Largest request body: a recording of many traces.
 pub const MAX_BODY_BYTES: usize = 256 << 20;
@@ -24,6 +25,33 @@ pub fn router(server: Arc<Server>) -> Router {
     use axum::routing::post;
     Router::new()
         .route("/health", get(health))
+        .route("/", get(versions::list))
+        .route("/{version}", get(versions::one))
+        .route("/{version}/", get(versions::one))
+        .route("/identity/v3", get(identity::version))
+        .route("/identity/v3/", get(identity::version))
+        .route(
+            "/identity/v3/auth/tokens",
+            post(identity::issue).get(identity::validate),
+        )
+        .route(
+            "/v1.0/{project_id}/tracker",
+            get(legacy::get_tracker)
+                .post(legacy::create_tracker)
+                .delete(legacy::delete_tracker),
+        )
+        .route(
+            "/v1.0/{project_id}/tracker/{tracker_name}",
+            axum::routing::put(legacy::update_tracker),
+        )
+        .route(
+            "/v1.0/{project_id}/{tracker_name}/trace",
+            get(legacy::traces_v1),
+        )
+        .route(
+            "/v2.0/{project_id}/{tracker_name}/trace",
+            get(legacy::traces_v2),
+        )
         .route(
             "/v3/{project_id}/tracker",
             post(trackers::create).put(trackers::update),
@@ -47,6 +75,10 @@ pub fn router(server: Arc<Server>) -> Router {
                 message: "no such API".into(),
             }
         })
+        .layer(axum::middleware::from_fn_with_state(
+            server.clone(),
+            authenticate,
+        ))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(server)
 }

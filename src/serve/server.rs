@@ -1,5 +1,5 @@
-//! The server's state: its configuration, and every project a token names, with its stores,
-//! its trackers and the record clock.
+//! The server's state: its configuration, the ways in ([`Auth`]), and every project it serves,
+//! with its stores, its trackers and the record clock.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,10 +10,10 @@ use cts_core::store::archive::Archive;
 use cts_core::store::hot::{HOT_DIR, HotStore};
 
 use crate::error::{Error, Result};
+use crate::serve::auth::Auth;
 use crate::serve::book::TrackerBook;
 use crate::serve::clock::Clock;
 use crate::serve::config::{ServeConfig, valid_project_id};
-use crate::serve::tokens::TokenBook;
 
 /// One tenant: its stores and trackers.
 #[derive(Debug)]
@@ -40,29 +40,49 @@ impl Project {
 pub struct Server {
     /// The configuration.
     pub config: ServeConfig,
-    /// Projects by ID: every project a token names.
+    /// Projects by ID: every project a token, a credential or a user names, and those listed.
     pub projects: BTreeMap<String, Arc<Project>>,
     /// Record times handed out to recordings in flight (see [`Clock`]).
     pub clock: Clock,
     /// Held by the transfer under way: one at a time.
     pub transferring: tokio::sync::Mutex<()>,
-    /// The API tokens, for comparing in constant time.
-    pub tokens: TokenBook,
+    /// Tokens, access keys, users: who may call, for which project.
+    pub auth: Auth,
 }
 
 impl Server {
-    /// Open every project a token names (creating its folders) and its trackers.
+    /// Open every project the configuration names (creating its folders), and its trackers.
     pub async fn open(config: ServeConfig) -> Result<Server> {
-        if config.tokens.is_empty() {
+        if config.tokens.is_empty()
+            && config.credentials.is_empty()
+            && config.users.is_empty()
+            && config.keystone.is_none()
+        {
             return Err(Error::invalid(
-                "no API tokens: the configuration maps no token to a project",
+                "no way to call the API: the configuration has no tokens, credentials, users or \
+                 Keystone",
             ));
         }
+        if config.tokens.keys().any(|t| t.expose().is_empty()) {
+            return Err(Error::invalid("an API token is empty"));
+        }
+        if let Some((key, _)) = config
+            .credentials
+            .iter()
+            .find(|(key, c)| key.is_empty() || c.secret.expose().is_empty())
+        {
+            return Err(Error::invalid(format!(
+                "credential {key:?}: the access key and the secret key must not be empty"
+            )));
+        }
+        let named = config
+            .tokens
+            .values()
+            .chain(config.credentials.values().map(|c| &c.project_id))
+            .chain(config.users.iter().map(|u| &u.project_id))
+            .chain(&config.projects);
         let mut projects = BTreeMap::new();
-        for (token, id) in &config.tokens {
-            if token.is_empty() {
-                return Err(Error::invalid("an API token is empty"));
-            }
+        for id in named {
             if !valid_project_id(id) {
                 return Err(Error::invalid(format!(
                     "project ID {id:?}: use 1-64 letters, digits, '-' or '_'"
@@ -86,18 +106,36 @@ impl Server {
                 }),
             );
         }
+        if projects.is_empty() {
+            return Err(Error::invalid(
+                "no project to serve: name one with a token, a credential, a user or \"projects\"",
+            ));
+        }
         let clock = Clock::default();
         for project in projects.values() {
             clock.not_before(project.trackers.lock().await.latest_cursor());
         }
-        let tokens = TokenBook::new(&config.tokens)?;
+        let auth = Auth::new(&config)?;
         Ok(Server {
             config,
             projects,
             clock,
             transferring: tokio::sync::Mutex::new(()),
-            tokens,
+            auth,
         })
+    }
+
+    /// Where clients reach this server: the configured public URL, else `http://` and the
+    /// request's `Host`.
+    pub fn base_url(&self, headers: &axum::http::HeaderMap) -> String {
+        if let Some(url) = &self.config.public_url {
+            return url.trim_end_matches('/').to_string();
+        }
+        let host = headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .map_or_else(|| self.config.listen.to_string(), str::to_string);
+        format!("http://{host}")
     }
 
     /// The folder of the bucket `name` when buckets are local folders (it may not exist).

@@ -15,42 +15,63 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
-use crate::serve::api::{ApiError, Authorized};
+use crate::serve::api::ApiError;
+use crate::serve::auth::Authorized;
 use crate::serve::book::{
-    DATA_TRACKER_QUOTA, DataBucket, Lts, ObsInfo, SYSTEM, StoredTracker, Tracker, TrackerBook,
+    DATA_TRACKER_QUOTA, DataBucket, Lts, ObsInfo, SYSTEM, Smn, StoredTracker, Tracker, TrackerBook,
 };
+use crate::serve::server::Project;
 use crate::serve::server::Server;
 
-/// The body of create and update (CreateTrackerRequestBody, UpdateTrackerRequestBody).
-/// Fields not listed are ignored, as CTS does.
+/// A change to a tracker, whatever the API version it came in: the v3 body of create and
+/// update (CreateTrackerRequestBody, UpdateTrackerRequestBody; fields not listed are ignored,
+/// as CTS does), which the v1.0 API builds from its own body.
 #[derive(Debug, Default, Deserialize)]
 pub struct TrackerBody {
-    tracker_type: Option<String>,
-    tracker_name: Option<String>,
+    pub(crate) tracker_type: Option<String>,
+    pub(crate) tracker_name: Option<String>,
+    pub(crate) is_lts_enabled: Option<bool>,
+    pub(crate) obs_info: Option<ObsInfoBody>,
+    pub(crate) is_support_validate: Option<bool>,
+    pub(crate) is_support_trace_files_encryption: Option<bool>,
+    pub(crate) kms_id: Option<String>,
+    pub(crate) management_event_selector: Option<Value>,
+    pub(crate) data_bucket: Option<DataBucketBody>,
+    pub(crate) agency_name: Option<String>,
+    pub(crate) is_organization_tracker: Option<bool>,
+    pub(crate) status: Option<String>,
+    /// v1.0 only: the `lts` block as given.
+    #[serde(skip)]
+    pub(crate) lts: Option<LtsBody>,
+    /// v1.0 only: the `smn` block.
+    #[serde(skip)]
+    pub(crate) smn: Option<Smn>,
+}
+
+/// `obs_info` of a body.
+#[derive(Debug, Default, Deserialize)]
+pub struct ObsInfoBody {
+    pub(crate) bucket_name: Option<String>,
+    pub(crate) file_prefix_name: Option<String>,
+    pub(crate) is_obs_created: Option<bool>,
+    pub(crate) bucket_lifecycle: Option<i64>,
+    pub(crate) compress_type: Option<String>,
+    pub(crate) is_sort_by_service: Option<bool>,
+}
+
+/// `lts` of a v1.0 body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LtsBody {
     is_lts_enabled: Option<bool>,
-    obs_info: Option<ObsInfoBody>,
-    is_support_validate: Option<bool>,
-    is_support_trace_files_encryption: Option<bool>,
-    kms_id: Option<String>,
-    management_event_selector: Option<Value>,
-    data_bucket: Option<DataBucketBody>,
-    agency_name: Option<String>,
-    is_organization_tracker: Option<bool>,
-    status: Option<String>,
+    log_group_name: Option<String>,
+    log_topic_name: Option<String>,
+    log_group_id: Option<String>,
+    log_topic_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct ObsInfoBody {
-    bucket_name: Option<String>,
-    file_prefix_name: Option<String>,
-    is_obs_created: Option<bool>,
-    bucket_lifecycle: Option<i64>,
-    compress_type: Option<String>,
-    is_sort_by_service: Option<bool>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct DataBucketBody {
+pub(crate) struct DataBucketBody {
     data_bucket_name: Option<String>,
     data_event: Option<Vec<String>>,
 }
@@ -208,6 +229,53 @@ fn apply_common(t: &mut Tracker, body: &TrackerBody) -> Result<(), ApiError> {
     if let Some(v) = body.is_organization_tracker {
         t.is_organization_tracker = v;
     }
+    if let Some(lts) = &body.lts {
+        let set = |field: &mut String, value: &Option<String>| {
+            if let Some(v) = value {
+                field.clone_from(v);
+            }
+        };
+        if let Some(v) = lts.is_lts_enabled {
+            t.lts.is_lts_enabled = v;
+        }
+        set(&mut t.lts.log_group_name, &lts.log_group_name);
+        set(&mut t.lts.log_topic_name, &lts.log_topic_name);
+        if lts.log_group_id.is_some() {
+            t.lts.log_group_id.clone_from(&lts.log_group_id);
+        }
+        if lts.log_topic_id.is_some() {
+            t.lts.log_topic_id.clone_from(&lts.log_topic_id);
+        }
+    }
+    if let Some(smn) = &body.smn {
+        check_smn(smn)?;
+        t.smn = Some(smn.clone());
+    }
+    Ok(())
+}
+
+/// Users a v1.0 `smn` block may name.
+pub const SMN_USERS: usize = 50;
+
+/// The rules of a v1.0 `smn` block (cts-spec.md §3.5).
+fn check_smn(smn: &Smn) -> Result<(), ApiError> {
+    if smn.need_notify_user_list.len() > SMN_USERS {
+        return Err(ApiError::invalid(format!(
+            "smn.need_notify_user_list: at most {SMN_USERS} users, not {}",
+            smn.need_notify_user_list.len()
+        )));
+    }
+    if smn.is_send_all_key_operation && !smn.operations.is_empty() {
+        return Err(ApiError::invalid(
+            "smn.operations: not allowed with is_send_all_key_operation, which sends every key \
+             operation",
+        ));
+    }
+    if smn.is_support_smn && smn.topic_id.as_deref().is_none_or(str::is_empty) {
+        return Err(ApiError::invalid(
+            "smn.topic_id: needed when is_support_smn is true",
+        ));
+    }
     Ok(())
 }
 
@@ -304,8 +372,18 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body: TrackerBody = parse_body(&body)?;
-    let kind = tracker_type(&body)?;
-    let name = tracker_name(&body, kind)?;
+    let stored = create_tracker(&server, &project, &body).await?;
+    Ok((StatusCode::CREATED, axum::Json(stored.view())).into_response())
+}
+
+/// Create the tracker `body` describes, and save it.
+pub async fn create_tracker(
+    server: &Server,
+    project: &Project,
+    body: &TrackerBody,
+) -> Result<StoredTracker, ApiError> {
+    let kind = tracker_type(body)?;
+    let name = tracker_name(body, kind)?;
     let mut book = project.trackers.lock().await;
     if kind == "system" && book.count("system") > 0 {
         return Err(ApiError::bad_request(
@@ -351,6 +429,8 @@ pub async fn create(
             } else {
                 format!("CTS/{name}")
             },
+            log_group_id: None,
+            log_topic_id: None,
         },
         obs_info: ObsInfo {
             bucket_name: String::new(),
@@ -363,33 +443,36 @@ pub async fn create(
             bucket_location: server.config.region.clone(),
         },
         data_bucket: None,
+        smn: None,
     };
     if let Some(status) = &body.status {
         set_status(&mut tracker, status)?;
     }
-    apply_common(&mut tracker, &body)?;
+    apply_common(&mut tracker, body)?;
     if let Some(obs) = &body.obs_info {
         apply_obs_info(&mut tracker.obs_info, obs)?;
     }
     if kind == "data" {
-        let tracked = data_bucket(&body)?;
+        let tracked = data_bucket(body)?;
         check_tracked_bucket(&book, &tracker, &tracked, None)?;
         tracker.data_bucket = Some(tracked);
     }
     let bucket = tracker.obs_info.bucket_name.clone();
     if tracker.obs_info.is_obs_created && !bucket.is_empty() {
-        create_bucket(&server, &bucket).await?;
+        create_bucket(server, &bucket).await?;
     }
-    tracker.detail = bucket_problem(&server, &bucket).await.map(str::to_string);
+    tracker.detail = bucket_problem(server, &bucket).await.map(str::to_string);
     tracker.obs_info.is_authorized_bucket = !bucket.is_empty() && tracker.detail.is_none();
     let stored = StoredTracker {
         tracker,
         transferred_to: now,
     };
-    let view = stored.view();
-    book.trackers.push(stored);
-    book.save().map_err(write_error)?;
-    Ok((StatusCode::CREATED, axum::Json(view)).into_response())
+    book.trackers.push(stored.clone());
+    if let Err(e) = book.save() {
+        book.trackers.pop();
+        return Err(write_error(e));
+    }
+    Ok(stored)
 }
 
 fn set_status(t: &mut Tracker, status: &str) -> Result<(), ApiError> {
@@ -442,8 +525,18 @@ pub async fn update(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body: TrackerBody = parse_body(&body)?;
-    let kind = tracker_type(&body)?;
-    let name = tracker_name(&body, kind)?;
+    update_tracker(&server, &project, &body).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+/// Change the tracker `body` names as it says, and save it.
+pub async fn update_tracker(
+    server: &Server,
+    project: &Project,
+    body: &TrackerBody,
+) -> Result<StoredTracker, ApiError> {
+    let kind = tracker_type(body)?;
+    let name = tracker_name(body, kind)?;
     let mut book = project.trackers.lock().await;
     let mut tracker = book
         .get(name)
@@ -454,13 +547,13 @@ pub async fn update(
     if let Some(status) = &body.status {
         set_status(&mut tracker, status)?;
     }
-    apply_common(&mut tracker, &body)?;
+    apply_common(&mut tracker, body)?;
     let old_bucket = tracker.obs_info.bucket_name.clone();
     if let Some(obs) = &body.obs_info {
         apply_obs_info(&mut tracker.obs_info, obs)?;
     }
     if let Some(given) = &body.data_bucket {
-        let tracked = data_bucket(&body)?;
+        let tracked = data_bucket(body)?;
         let current = tracker.data_bucket.as_ref();
         if given.data_bucket_name.is_some()
             && current.map(|d| &d.data_bucket_name) != Some(&tracked.data_bucket_name)
@@ -480,15 +573,22 @@ pub async fn update(
         && !bucket.is_empty()
         && bucket != old_bucket
     {
-        create_bucket(&server, &bucket).await?;
+        create_bucket(server, &bucket).await?;
     }
-    tracker.detail = bucket_problem(&server, &bucket).await.map(str::to_string);
+    tracker.detail = bucket_problem(server, &bucket).await.map(str::to_string);
     tracker.obs_info.is_authorized_bucket = !bucket.is_empty() && tracker.detail.is_none();
-    if let Some(stored) = book.get_mut(name) {
-        stored.tracker = tracker;
+    let stored = book
+        .get_mut(name)
+        .ok_or_else(|| ApiError::no_tracker(name))?;
+    let before = std::mem::replace(&mut stored.tracker, tracker);
+    let updated = stored.clone();
+    if let Err(e) = book.save() {
+        if let Some(stored) = book.get_mut(name) {
+            stored.tracker = before;
+        }
+        return Err(write_error(e));
     }
-    book.save().map_err(write_error)?;
-    Ok(StatusCode::OK.into_response())
+    Ok(updated)
 }
 
 /// Query of list and delete.
@@ -543,26 +643,44 @@ pub async fn delete(
     query: std::result::Result<Query<TrackerQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = query_of(query)?;
+    delete_trackers(
+        &project,
+        q.tracker_name.as_deref(),
+        q.tracker_type.as_deref(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Delete the tracker `name` (of type `kind`, when given), or without a name every tracker of
+/// type `kind` (default `data`), and save.
+pub async fn delete_trackers(
+    project: &Project,
+    name: Option<&str>,
+    kind: Option<&str>,
+) -> Result<(), ApiError> {
     let mut book = project.trackers.lock().await;
-    let before = book.trackers.len();
-    match &q.tracker_name {
+    let before = book.trackers.clone();
+    match name {
         Some(name) => {
-            let kind = q.tracker_type.as_deref();
             book.trackers.retain(|t| {
-                !(&t.tracker.tracker_name == name
+                !(t.tracker.tracker_name == name
                     && kind.is_none_or(|k| t.tracker.tracker_type == k))
             });
-            if book.trackers.len() == before {
+            if book.trackers.len() == before.len() {
                 return Err(ApiError::no_tracker(name));
             }
         }
         None => {
-            let kind = q.tracker_type.as_deref().unwrap_or("data");
+            let kind = kind.unwrap_or("data");
             book.trackers.retain(|t| t.tracker.tracker_type != kind);
         }
     }
-    book.save().map_err(write_error)?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    if let Err(e) = book.save() {
+        book.trackers = before;
+        return Err(write_error(e));
+    }
+    Ok(())
 }
 
 /// `GET /v3/{project_id}/quotas`: `{"resources": [{type, used, quota}]}`.

@@ -3,7 +3,9 @@
 //! `cts serve` over real HTTP.
 
 mod cli;
+mod clients;
 mod common;
+mod compat;
 mod concurrent;
 mod export;
 mod failpoints;

@@ -12,9 +12,9 @@ use cts_testkit::{ACCESS_KEY, SECRET_KEY, SeaweedFs, block_on};
 use serde_json::{Value, json};
 
 pub(crate) const TOKEN_A: &str = "token-of-team-a";
-const TOKEN_B: &str = "token-of-team-b";
+pub(crate) const TOKEN_B: &str = "token-of-team-b";
 pub(crate) const PROJECT_A: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
-const PROJECT_B: &str = "project-b";
+pub(crate) const PROJECT_B: &str = "project-b";
 
 /// A `cts serve` process on a free loopback port.
 pub(crate) struct Serve {
@@ -102,35 +102,54 @@ impl Serve {
     }
 
     /// A request; the status and the JSON body (`Null` when empty).
-    fn call(
+    pub(crate) fn call(
         &self,
         method: &str,
         path: &str,
         token: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
+        let mut headers = Vec::new();
+        if let Some(token) = token {
+            headers.push(("X-Auth-Token", token));
+        }
+        if body.is_some() {
+            headers.push(("Content-Type", "application/json"));
+        }
+        let (status, _, value) = self.send(method, path, &headers, body.map(|b| b.to_string()));
+        (status, value)
+    }
+
+    /// A request with these headers and body: the status, the response headers and the JSON
+    /// body (`Null` when empty).
+    pub(crate) fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let url = format!("{}{path}", self.url);
         block_on(async {
             let client = reqwest::Client::new();
             let mut request = client.request(method, &url);
-            if let Some(token) = token {
-                request = request.header("X-Auth-Token", token);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
             }
             if let Some(body) = body {
-                request = request
-                    .header("Content-Type", "application/json")
-                    .body(body.to_string());
+                request = request.body(body);
             }
             let response = request.send().await.expect("request");
             let status = response.status().as_u16();
+            let headers = response.headers().clone();
             let text = response.text().await.expect("body");
             let value = if text.is_empty() {
                 Value::Null
             } else {
                 serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
             };
-            (status, value)
+            (status, headers, value)
         })
     }
 

@@ -19,14 +19,19 @@ impl std::fmt::Debug for TokenBook {
 impl TokenBook {
     /// The book of `tokens` (token → project).
     pub fn new<'a>(
-        tokens: impl IntoIterator<Item = (&'a String, &'a String)>,
+        tokens: impl IntoIterator<Item = (&'a crate::serve::config::Secret, &'a String)>,
     ) -> crate::error::Result<TokenBook> {
         let rng = ring::rand::SystemRandom::new();
         let key = ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &rng)
             .map_err(|_| crate::error::Error::internal("no randomness for the token key"))?;
         let tags = tokens
             .into_iter()
-            .map(|(token, project)| (ring::hmac::sign(&key, token.as_bytes()), project.clone()))
+            .map(|(token, project)| {
+                (
+                    ring::hmac::sign(&key, token.expose().as_bytes()),
+                    project.clone(),
+                )
+            })
             .collect();
         Ok(TokenBook { key, tags })
     }
@@ -50,9 +55,10 @@ mod tests {
 
     #[test]
     fn a_token_finds_its_project_and_nothing_else_does() -> crate::error::Result<()> {
-        let tokens: std::collections::BTreeMap<String, String> = [
-            ("token-of-team-a".to_string(), "project-a".to_string()),
-            ("token-of-team-b".to_string(), "project-b".to_string()),
+        use crate::serve::config::Secret;
+        let tokens: std::collections::BTreeMap<Secret, String> = [
+            (Secret::new("token-of-team-a"), "project-a".to_string()),
+            (Secret::new("token-of-team-b"), "project-b".to_string()),
         ]
         .into();
         let book = TokenBook::new(&tokens)?;

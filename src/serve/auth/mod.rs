@@ -1,0 +1,295 @@
+//! Who is calling, and which project they may act on. Every CTS route takes the project from its
+//! path and an [`Authorized`] caller of that project; a caller proves who they are in one of
+//! three ways:
+//!
+//! - an API token of the configuration in `X-Auth-Token` ([`TokenBook`], compared in constant
+//!   time);
+//! - a token from the built-in identity endpoint ([`identity`]) or, with `--keystone`, from an
+//!   existing Keystone ([`keystone`]), also in `X-Auth-Token`;
+//! - a request signed with an access key as Huawei's SDKs sign ([`signature`]): `Authorization:
+//!   SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...` and `X-Sdk-Date`.
+//!
+//! [`authenticate`] runs before every route: it checks what the request carries (reading the
+//! body only for a signature of a known access key, as the signature covers it) and leaves the
+//! outcome in the request for [`Authorized`], which refuses a request without one (401) or for
+//! another project's path (403). Messages say what is wrong with a request, never which part of
+//! a secret was.
+
+pub mod identity;
+pub mod keystone;
+pub mod password;
+pub mod signature;
+mod tokens;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{FromRequestParts, RawPathParams, Request, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::error::Result;
+use crate::serve::api::ApiError;
+use crate::serve::config::{Credential, ServeConfig};
+use crate::serve::routes::MAX_BODY_BYTES;
+use crate::serve::server::{Project, Server};
+
+pub use identity::Identity;
+pub use keystone::Keystone;
+pub use tokens::TokenBook;
+
+/// How a caller proved who they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Proof {
+    /// An API token of the configuration.
+    Token,
+    /// A token of the built-in identity endpoint, of this user ID.
+    Issued(String),
+    /// A token an existing Keystone validated.
+    Keystone,
+    /// A signature with this access key.
+    Signature(String),
+}
+
+/// A caller whose credentials were checked: the project they may act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The project.
+    pub project_id: String,
+    /// How they proved it.
+    pub proof: Proof,
+}
+
+/// What [`authenticate`] found, left in the request's extensions.
+#[derive(Debug, Clone)]
+struct Authentication(std::result::Result<Caller, ApiError>);
+
+/// Every way in: tokens, access keys, the identity endpoint's users, an existing Keystone.
+#[derive(Debug)]
+pub struct Auth {
+    tokens: TokenBook,
+    credentials: BTreeMap<String, Credential>,
+    identity: Identity,
+    keystone: Option<Keystone>,
+}
+
+/// A 401 as API Gateway returns it.
+pub fn unauthorized(message: impl Into<String>) -> ApiError {
+    ApiError {
+        status: StatusCode::UNAUTHORIZED,
+        code: "APIGW.0301",
+        message: message.into(),
+    }
+}
+
+/// What a wrong key and a wrong signature both get: nothing says which it was.
+const NOT_VERIFIED: &str = "Incorrect IAM authentication information: the signature could not \
+                            be verified with this access key";
+
+impl Auth {
+    /// The ways in of `config` (the identity key lives in its data directory).
+    pub fn new(config: &ServeConfig) -> Result<Auth> {
+        Ok(Auth {
+            tokens: TokenBook::new(&config.tokens)?,
+            credentials: config.credentials.clone(),
+            identity: Identity::open(&config.data_dir, &config.users, config.token_lifetime)?,
+            keystone: config.keystone.as_deref().map(Keystone::new),
+        })
+    }
+
+    /// The identity endpoint's users and tokens.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// The project of a token this server knows without asking anyone: a configured one or one
+    /// it issued.
+    pub fn local_token_project(&self, token: &str, now_ms: i64) -> Option<String> {
+        if let Some(project) = self.tokens.project_of(token) {
+            return Some(project.to_string());
+        }
+        self.identity.check(token, now_ms).map(|t| t.project_id)
+    }
+
+    /// The caller of `X-Auth-Token: token`.
+    async fn by_token(&self, token: &str, now_ms: i64) -> std::result::Result<Caller, ApiError> {
+        if let Some(project) = self.tokens.project_of(token) {
+            return Ok(Caller {
+                project_id: project.to_string(),
+                proof: Proof::Token,
+            });
+        }
+        if let Some(issued) = self.identity.check(token, now_ms) {
+            return Ok(Caller {
+                project_id: issued.project_id,
+                proof: Proof::Issued(issued.user_id),
+            });
+        }
+        let Some(keystone) = &self.keystone else {
+            return Err(unauthorized(
+                "The token is not valid: unknown or expired X-Auth-Token",
+            ));
+        };
+        match keystone.check(token, now_ms).await {
+            Ok(remote) => Ok(Caller {
+                project_id: remote.project_id,
+                proof: Proof::Keystone,
+            }),
+            Err(keystone::KeystoneError::Rejected) => Err(unauthorized(
+                "The token is not valid: unknown or expired X-Auth-Token",
+            )),
+            Err(e) => Err(ApiError::bad_request("CTS.0001", e.to_string())),
+        }
+    }
+}
+
+/// The header's value, when it is text.
+fn header<'r>(parts: &'r Parts, name: &str) -> Option<&'r str> {
+    parts.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Check a signed request: its key, its date and its signature over the body as received.
+/// Gives the request back (with its body) and who signed it.
+async fn by_signature(
+    server: &Server,
+    authorization: &str,
+    request: Request,
+    now_ms: i64,
+) -> (Request, std::result::Result<Caller, ApiError>) {
+    let auth = match signature::parse_authorization(authorization) {
+        Ok(auth) => auth,
+        Err(e) => return (request, Err(unauthorized(e.to_string()))),
+    };
+    let Some(credential) = server.auth.credentials.get(&auth.access) else {
+        // Not read: the body of a request nobody may make.
+        return (request, Err(unauthorized(NOT_VERIFIED)));
+    };
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let request = Request::from_parts(parts, axum::body::Body::empty());
+            let error = ApiError::invalid(format!("the message body could not be read: {e}"));
+            return (request, Err(error));
+        }
+    };
+    let headers: Vec<(&str, &str)> = parts
+        .headers
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+        .collect();
+    let signed = signature::Request {
+        method: parts.method.as_str(),
+        path: parts.uri.path(),
+        query: parts.uri.query().unwrap_or(""),
+        headers: &headers,
+        body: &bytes,
+    };
+    let outcome = match signature::verify(&signed, &auth, credential.secret.expose(), now_ms) {
+        Ok(()) => Ok(Caller {
+            project_id: credential.project_id.clone(),
+            proof: Proof::Signature(auth.access.clone()),
+        }),
+        Err(signature::SignatureError::Mismatch) => Err(unauthorized(NOT_VERIFIED)),
+        Err(e) => Err(unauthorized(format!(
+            "Incorrect IAM authentication information: {e}"
+        ))),
+    };
+    drop(headers);
+    (
+        Request::from_parts(parts, axum::body::Body::from(bytes)),
+        outcome,
+    )
+}
+
+/// Before every route: check the credentials the request carries, and leave the outcome for
+/// [`Authorized`]. A request without any goes on as it is (the version lists and the identity
+/// endpoint need none).
+pub async fn authenticate(
+    State(server): State<Arc<Server>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let now = chrono::Utc::now().timestamp_millis();
+    let (parts, body) = request.into_parts();
+    let authorization = header(&parts, "authorization").map(str::to_string);
+    let token = header(&parts, "x-auth-token").map(str::to_string);
+    let request = Request::from_parts(parts, body);
+    let (mut request, outcome) = match (authorization, token) {
+        (Some(a), _) if a.trim_start().starts_with(signature::ALGORITHM) => {
+            let (request, outcome) = by_signature(&server, &a, request, now).await;
+            (request, Some(outcome))
+        }
+        (_, Some(token)) => {
+            let outcome = server.auth.by_token(&token, now).await;
+            (request, Some(outcome))
+        }
+        (Some(_), None) => (
+            request,
+            Some(Err(unauthorized(format!(
+                "Authorization: only {} signatures are accepted (or send X-Auth-Token)",
+                signature::ALGORITHM
+            )))),
+        ),
+        (None, None) => (request, None),
+    };
+    if let Some(outcome) = outcome {
+        request.extensions_mut().insert(Authentication(outcome));
+    }
+    next.run(request).await
+}
+
+/// The project a request acts on: the `{project_id}` of its path, for a caller allowed that
+/// project (401 without credentials or with wrong ones, 403 for another project's path).
+#[derive(Debug)]
+pub struct Authorized(pub Arc<Project>);
+
+impl FromRequestParts<Arc<Server>> for Authorized {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        server: &Arc<Server>,
+    ) -> std::result::Result<Self, Self::Rejection> {
+        let caller = match parts.extensions.get::<Authentication>() {
+            Some(Authentication(outcome)) => outcome.clone()?,
+            None => {
+                return Err(unauthorized(
+                    "no credentials: send X-Auth-Token, or sign the request with an access key \
+                     (Authorization: SDK-HMAC-SHA256 ...)",
+                ));
+            }
+        };
+        let params = RawPathParams::from_request_parts(parts, server)
+            .await
+            .map_err(|e| ApiError::internal("CTS.0005", e.body_text()))?;
+        let path_project = params
+            .iter()
+            .find(|(name, _)| *name == "project_id")
+            .map(|(_, value)| value.to_string())
+            .unwrap_or_default();
+        let forbidden = |message: String| ApiError {
+            status: StatusCode::FORBIDDEN,
+            code: "CTS.0013",
+            message,
+        };
+        if path_project != caller.project_id {
+            return Err(forbidden(format!(
+                "No permission: the credentials are not valid for project {path_project:?}"
+            )));
+        }
+        let project = server
+            .projects
+            .get(&caller.project_id)
+            .cloned()
+            .ok_or_else(|| {
+                forbidden(format!(
+                    "No permission: project {:?} is not served here",
+                    caller.project_id
+                ))
+            })?;
+        Ok(Authorized(project))
+    }
+}
