@@ -1,8 +1,11 @@
-//! What every call of the API shares: errors as CTS returns them (§3.9).
+//! What every call of the API shares: errors as CTS returns them (§3.9), and the largest body.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+
+/// Largest request body: a recording of many traces.
+pub const MAX_BODY_BYTES: usize = 256 << 20;
 
 /// An error as the CTS API returns it (§3.9).
 #[derive(Debug, Clone, PartialEq, Eq)]

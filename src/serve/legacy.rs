@@ -24,7 +24,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::serve::api::ApiError;
-use crate::serve::auth::Authorized;
+use crate::serve::authorized::Authorized;
 use crate::serve::book::{SYSTEM, Smn, StoredTracker};
 use crate::serve::list;
 use crate::serve::server::Server;

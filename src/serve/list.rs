@@ -22,7 +22,7 @@ use cts_core::trace::{col as c, is_trace_field, text_at};
 use crate::error::Error;
 use crate::query::ts_literal as ts;
 use crate::serve::api::ApiError;
-use crate::serve::auth::Authorized;
+use crate::serve::authorized::Authorized;
 use crate::serve::book::SYSTEM;
 use crate::serve::server::{Project, Server};
 

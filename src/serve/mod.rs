@@ -18,8 +18,10 @@
 //! |---|---|
 //! | `config.rs` | [`ServeConfig`], [`ConfigFile`] |
 //! | `server.rs` | the state: [`Server`], each [`Project`] |
-//! | `api.rs` | [`ApiError`] |
-//! | `auth/` | [`Authorized`]: who calls, for which project; tokens, signatures, the identity endpoint |
+//! | `api.rs` | [`ApiError`], the largest body |
+//! | `auth/` | who calls ([`auth::Auth::check`]): tokens, signatures, the identity's users and tokens, Keystone |
+//! | `authorized.rs` | [`Authorized`]: the caller, held to the path's project |
+//! | `sign_in.rs` | the identity endpoint (Keystone v3: sign in, validate) |
 //! | `routes.rs` | the routes ([`router`]), the request log, [`run`] |
 //! | `book.rs`, `trackers.rs` | trackers: stored; the tracker calls |
 //! | `clock.rs`, `record.rs` | record times; recording |
@@ -29,6 +31,7 @@
 
 mod api;
 pub mod auth;
+mod authorized;
 pub mod book;
 pub mod clock;
 mod config;
@@ -37,12 +40,14 @@ pub mod list;
 pub mod record;
 mod routes;
 mod server;
+pub mod sign_in;
 pub mod trackers;
 pub mod transfer;
 pub mod versions;
 
-pub use api::ApiError;
-pub use auth::{Authorized, TokenBook};
+pub use api::{ApiError, MAX_BODY_BYTES};
+pub use auth::TokenBook;
+pub use authorized::Authorized;
 pub use config::{ConfigFile, Credential, Secret, ServeConfig, User, valid_project_id};
-pub use routes::{MAX_BODY_BYTES, router, run};
+pub use routes::{router, run};
 pub use server::{Project, Server};

@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use cts_core::decode::decode_file;
 
 use crate::serve::api::ApiError;
-use crate::serve::auth::Authorized;
+use crate::serve::authorized::Authorized;
 use crate::serve::book::SYSTEM;
 use crate::serve::server::Server;
 

@@ -12,13 +12,10 @@ use axum::routing::get;
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::serve::api::ApiError;
-use crate::serve::auth::{authenticate, identity};
+use crate::serve::api::{ApiError, MAX_BODY_BYTES};
+use crate::serve::authorized::authenticate;
 use crate::serve::server::Server;
-use crate::serve::{legacy, list, record, trackers, transfer, versions};
-
-/// Largest request body: a recording of many traces.
-pub const MAX_BODY_BYTES: usize = 256 << 20;
+use crate::serve::{legacy, list, record, sign_in, trackers, transfer, versions};
 
 /// The routes of the API.
 pub fn router(server: Arc<Server>) -> Router {
@@ -28,11 +25,11 @@ pub fn router(server: Arc<Server>) -> Router {
         .route("/", get(versions::list))
         .route("/{version}", get(versions::one))
         .route("/{version}/", get(versions::one))
-        .route("/identity/v3", get(identity::version))
-        .route("/identity/v3/", get(identity::version))
+        .route("/identity/v3", get(sign_in::version))
+        .route("/identity/v3/", get(sign_in::version))
         .route(
             "/identity/v3/auth/tokens",
-            post(identity::issue).get(identity::validate),
+            post(sign_in::issue).get(sign_in::validate),
         )
         .route(
             "/v1.0/{project_id}/tracker",

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
 use crate::serve::api::ApiError;
-use crate::serve::auth::Authorized;
+use crate::serve::authorized::Authorized;
 use crate::serve::book::{
     DATA_TRACKER_QUOTA, DataBucket, Lts, ObsInfo, SYSTEM, Smn, StoredTracker, Tracker, TrackerBook,
 };

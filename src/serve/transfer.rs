@@ -26,7 +26,7 @@ use cts_core::trace::col as c;
 use crate::error::{Error, Result};
 use crate::query::ts_literal as ts;
 use crate::serve::api::ApiError;
-use crate::serve::auth::Authorized;
+use crate::serve::authorized::Authorized;
 use crate::serve::book::StoredTracker;
 use crate::serve::list::{recorded_by, session, traces_json};
 use crate::serve::server::{Project, Server};

@@ -1,6 +1,6 @@
-//! Who is calling, and which project they may act on. Every CTS route takes the project from its
-//! path and an [`Authorized`] caller of that project; a caller proves who they are in one of
-//! three ways:
+//! Who is calling, and which project they may act on: [`Auth::check`] finds the [`Caller`] of a
+//! request, whom [`Authorized`](crate::serve::Authorized) then holds to the project of the
+//! path. A caller proves who they are in one of three ways:
 //!
 //! - an API token of the configuration in `X-Auth-Token` ([`TokenBook`], compared in constant
 //!   time);
@@ -9,11 +9,8 @@
 //! - a request signed with an access key as Huawei's SDKs sign ([`signature`]): `Authorization:
 //!   SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...` and `X-Sdk-Date`.
 //!
-//! [`authenticate`] runs before every route: it checks what the request carries (reading the
-//! body only for a signature of a known access key, as the signature covers it) and leaves the
-//! outcome in the request for [`Authorized`], which refuses a request without one (401) or for
-//! another project's path (403). Messages say what is wrong with a request, never which part of
-//! a secret was.
+//! The body is read only for a signature of a known access key, as the signature covers it.
+//! Messages say what is wrong with a request, never which part of a secret was.
 
 pub mod identity;
 pub mod keystone;
@@ -22,19 +19,14 @@ pub mod signature;
 mod tokens;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use axum::extract::{FromRequestParts, RawPathParams, Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::Response;
 
 use crate::error::Result;
-use crate::serve::api::ApiError;
+use crate::serve::api::{ApiError, MAX_BODY_BYTES};
 use crate::serve::config::{Credential, ServeConfig};
-use crate::serve::routes::MAX_BODY_BYTES;
-use crate::serve::server::{Project, Server};
 
 pub use identity::Identity;
 pub use keystone::Keystone;
@@ -61,10 +53,6 @@ pub struct Caller {
     /// How they proved it.
     pub proof: Proof,
 }
-
-/// What [`authenticate`] found, left in the request's extensions.
-#[derive(Debug, Clone)]
-struct Authentication(std::result::Result<Caller, ApiError>);
 
 /// Every way in: tokens, access keys, the identity endpoint's users, an existing Keystone.
 #[derive(Debug)]
@@ -143,153 +131,91 @@ impl Auth {
             Err(e) => Err(ApiError::bad_request("CTS.0001", e.to_string())),
         }
     }
+
+    /// The caller of `request`, made at `now_ms`, when it carries credentials (`None`: it carries
+    /// none). Gives the request back, with its body.
+    pub async fn check(
+        &self,
+        request: Request,
+        now_ms: i64,
+    ) -> (Request, Option<std::result::Result<Caller, ApiError>>) {
+        let (parts, body) = request.into_parts();
+        let authorization = header(&parts, "authorization").map(str::to_string);
+        let token = header(&parts, "x-auth-token").map(str::to_string);
+        let request = Request::from_parts(parts, body);
+        match (authorization, token) {
+            (Some(a), _) if a.trim_start().starts_with(signature::ALGORITHM) => {
+                let (request, outcome) = self.by_signature(&a, request, now_ms).await;
+                (request, Some(outcome))
+            }
+            (_, Some(token)) => (request, Some(self.by_token(&token, now_ms).await)),
+            (Some(_), None) => (
+                request,
+                Some(Err(unauthorized(format!(
+                    "Authorization: only {} signatures are accepted (or send X-Auth-Token)",
+                    signature::ALGORITHM
+                )))),
+            ),
+            (None, None) => (request, None),
+        }
+    }
+
+    /// Check a signed request: its key, its date and its signature over the body as received.
+    /// Gives the request back (with its body) and who signed it.
+    async fn by_signature(
+        &self,
+        authorization: &str,
+        request: Request,
+        now_ms: i64,
+    ) -> (Request, std::result::Result<Caller, ApiError>) {
+        let auth = match signature::parse_authorization(authorization) {
+            Ok(auth) => auth,
+            Err(e) => return (request, Err(unauthorized(e.to_string()))),
+        };
+        let Some(credential) = self.credentials.get(&auth.access) else {
+            // Not read: the body of a request nobody may make.
+            return (request, Err(unauthorized(NOT_VERIFIED)));
+        };
+        let (parts, body) = request.into_parts();
+        let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                let request = Request::from_parts(parts, axum::body::Body::empty());
+                let error = ApiError::invalid(format!("the message body could not be read: {e}"));
+                return (request, Err(error));
+            }
+        };
+        let headers: Vec<(&str, &str)> = parts
+            .headers
+            .iter()
+            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+            .collect();
+        let signed = signature::Request {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or(""),
+            headers: &headers,
+            body: &bytes,
+        };
+        let outcome = match signature::verify(&signed, &auth, credential.secret.expose(), now_ms) {
+            Ok(()) => Ok(Caller {
+                project_id: credential.project_id.clone(),
+                proof: Proof::Signature(auth.access.clone()),
+            }),
+            Err(signature::SignatureError::Mismatch) => Err(unauthorized(NOT_VERIFIED)),
+            Err(e) => Err(unauthorized(format!(
+                "Incorrect IAM authentication information: {e}"
+            ))),
+        };
+        drop(headers);
+        (
+            Request::from_parts(parts, axum::body::Body::from(bytes)),
+            outcome,
+        )
+    }
 }
 
 /// The header's value, when it is text.
 fn header<'r>(parts: &'r Parts, name: &str) -> Option<&'r str> {
     parts.headers.get(name).and_then(|v| v.to_str().ok())
-}
-
-/// Check a signed request: its key, its date and its signature over the body as received.
-/// Gives the request back (with its body) and who signed it.
-async fn by_signature(
-    server: &Server,
-    authorization: &str,
-    request: Request,
-    now_ms: i64,
-) -> (Request, std::result::Result<Caller, ApiError>) {
-    let auth = match signature::parse_authorization(authorization) {
-        Ok(auth) => auth,
-        Err(e) => return (request, Err(unauthorized(e.to_string()))),
-    };
-    let Some(credential) = server.auth.credentials.get(&auth.access) else {
-        // Not read: the body of a request nobody may make.
-        return (request, Err(unauthorized(NOT_VERIFIED)));
-    };
-    let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            let request = Request::from_parts(parts, axum::body::Body::empty());
-            let error = ApiError::invalid(format!("the message body could not be read: {e}"));
-            return (request, Err(error));
-        }
-    };
-    let headers: Vec<(&str, &str)> = parts
-        .headers
-        .iter()
-        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
-        .collect();
-    let signed = signature::Request {
-        method: parts.method.as_str(),
-        path: parts.uri.path(),
-        query: parts.uri.query().unwrap_or(""),
-        headers: &headers,
-        body: &bytes,
-    };
-    let outcome = match signature::verify(&signed, &auth, credential.secret.expose(), now_ms) {
-        Ok(()) => Ok(Caller {
-            project_id: credential.project_id.clone(),
-            proof: Proof::Signature(auth.access.clone()),
-        }),
-        Err(signature::SignatureError::Mismatch) => Err(unauthorized(NOT_VERIFIED)),
-        Err(e) => Err(unauthorized(format!(
-            "Incorrect IAM authentication information: {e}"
-        ))),
-    };
-    drop(headers);
-    (
-        Request::from_parts(parts, axum::body::Body::from(bytes)),
-        outcome,
-    )
-}
-
-/// Before every route: check the credentials the request carries, and leave the outcome for
-/// [`Authorized`]. A request without any goes on as it is (the version lists and the identity
-/// endpoint need none).
-pub async fn authenticate(
-    State(server): State<Arc<Server>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let now = chrono::Utc::now().timestamp_millis();
-    let (parts, body) = request.into_parts();
-    let authorization = header(&parts, "authorization").map(str::to_string);
-    let token = header(&parts, "x-auth-token").map(str::to_string);
-    let request = Request::from_parts(parts, body);
-    let (mut request, outcome) = match (authorization, token) {
-        (Some(a), _) if a.trim_start().starts_with(signature::ALGORITHM) => {
-            let (request, outcome) = by_signature(&server, &a, request, now).await;
-            (request, Some(outcome))
-        }
-        (_, Some(token)) => {
-            let outcome = server.auth.by_token(&token, now).await;
-            (request, Some(outcome))
-        }
-        (Some(_), None) => (
-            request,
-            Some(Err(unauthorized(format!(
-                "Authorization: only {} signatures are accepted (or send X-Auth-Token)",
-                signature::ALGORITHM
-            )))),
-        ),
-        (None, None) => (request, None),
-    };
-    if let Some(outcome) = outcome {
-        request.extensions_mut().insert(Authentication(outcome));
-    }
-    next.run(request).await
-}
-
-/// The project a request acts on: the `{project_id}` of its path, for a caller allowed that
-/// project (401 without credentials or with wrong ones, 403 for another project's path).
-#[derive(Debug)]
-pub struct Authorized(pub Arc<Project>);
-
-impl FromRequestParts<Arc<Server>> for Authorized {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        server: &Arc<Server>,
-    ) -> std::result::Result<Self, Self::Rejection> {
-        let caller = match parts.extensions.get::<Authentication>() {
-            Some(Authentication(outcome)) => outcome.clone()?,
-            None => {
-                return Err(unauthorized(
-                    "no credentials: send X-Auth-Token, or sign the request with an access key \
-                     (Authorization: SDK-HMAC-SHA256 ...)",
-                ));
-            }
-        };
-        let params = RawPathParams::from_request_parts(parts, server)
-            .await
-            .map_err(|e| ApiError::internal("CTS.0005", e.body_text()))?;
-        let path_project = params
-            .iter()
-            .find(|(name, _)| *name == "project_id")
-            .map(|(_, value)| value.to_string())
-            .unwrap_or_default();
-        let forbidden = |message: String| ApiError {
-            status: StatusCode::FORBIDDEN,
-            code: "CTS.0013",
-            message,
-        };
-        if path_project != caller.project_id {
-            return Err(forbidden(format!(
-                "No permission: the credentials are not valid for project {path_project:?}"
-            )));
-        }
-        let project = server
-            .projects
-            .get(&caller.project_id)
-            .cloned()
-            .ok_or_else(|| {
-                forbidden(format!(
-                    "No permission: project {:?} is not served here",
-                    caller.project_id
-                ))
-            })?;
-        Ok(Authorized(project))
-    }
 }
