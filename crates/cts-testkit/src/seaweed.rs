@@ -33,10 +33,38 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
+/// A free loopback port whose gRPC twin (the port + 10000, which SeaweedFS also binds) is free
+/// too.
+fn free_port_pair() -> u16 {
+    loop {
+        let p = free_port();
+        if p < 55_000 && TcpListener::bind(("127.0.0.1", p + 10_000)).is_ok() {
+            break p;
+        }
+    }
+}
+
+/// How many times a server whose ports were taken between choosing and binding is started
+/// again on other ports.
+const ATTEMPTS: usize = 3;
+
 impl SeaweedFs {
     /// Start a server; fails with instructions when `weed` is not installed.
     pub fn start() -> SeaweedFs {
         let weed = std::env::var("CTS_WEED").unwrap_or_else(|_| "weed".to_string());
+        let mut why = String::new();
+        for _ in 0..ATTEMPTS {
+            let mut server = SeaweedFs::on_new_ports(&weed);
+            match server.try_restart() {
+                Ok(()) => return server,
+                // Exited: another process took a port first. Again, on other ports.
+                Err(e) => why = e,
+            }
+        }
+        panic!("SeaweedFS did not start in {ATTEMPTS} attempts: {why}");
+    }
+
+    fn on_new_ports(weed: &str) -> SeaweedFs {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("s3.json");
         std::fs::write(
@@ -48,14 +76,12 @@ impl SeaweedFs {
         .expect("write s3 config");
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).expect("data dir");
-        // gRPC ports are the HTTP ports + 10000: keep HTTP ports below 55535.
-        let port = || loop {
-            let p = free_port();
-            if p < 55_000 {
-                break p;
-            }
-        };
-        let (master, volume, filer, s3) = (port(), port(), port(), port());
+        let (master, volume, filer, s3) = (
+            free_port_pair(),
+            free_port_pair(),
+            free_port_pair(),
+            free_port_pair(),
+        );
         let args = vec![
             "server".to_string(),
             format!("-dir={}", data.display()),
@@ -75,15 +101,13 @@ impl SeaweedFs {
             format!("-s3.config={}", config.display()),
             "-s3.autoCreateBucket".into(),
         ];
-        let mut server = SeaweedFs {
+        SeaweedFs {
             child: None,
-            weed,
+            weed: weed.to_string(),
             args,
             endpoint: format!("http://127.0.0.1:{s3}"),
             dir,
-        };
-        server.restart();
-        server
+        }
     }
 
     /// Stop the server at once, as a crash would (kill -9).
@@ -96,6 +120,12 @@ impl SeaweedFs {
 
     /// Start the server (again), on the same data and ports, and wait until it takes writes.
     pub fn restart(&mut self) {
+        if let Err(why) = self.try_restart() {
+            panic!("{why}");
+        }
+    }
+
+    fn try_restart(&mut self) -> Result<(), String> {
         self.stop();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -116,7 +146,7 @@ impl SeaweedFs {
                 )
             });
         self.child = Some(child);
-        self.wait_until_writable();
+        self.wait_until_writable()
     }
 
     /// Storage options that reach this server.
@@ -130,7 +160,14 @@ impl SeaweedFs {
         }
     }
 
-    fn wait_until_writable(&self) {
+    /// The end of the server's log.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join("weed.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+
+    fn wait_until_writable(&mut self) -> Result<(), String> {
         let started = Instant::now();
         let location = Location::parse("s3://cts-probe/", &self.options()).expect("probe location");
         let mut last = String::new();
@@ -141,15 +178,28 @@ impl SeaweedFs {
                 location.read(&path).await
             });
             match ok {
-                Ok(_) => return,
+                Ok(_) => return Ok(()),
                 Err(e) => last = e.to_string(),
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                self.child = None;
+                return Err(format!(
+                    "SeaweedFS at {} exited ({status}) before it took writes; its log ends:\n{}",
+                    self.endpoint,
+                    self.log_tail()
+                ));
             }
             std::thread::sleep(Duration::from_millis(300));
         }
-        panic!(
-            "SeaweedFS at {} did not become writable in 90 s: {last}",
-            self.endpoint
-        );
+        Err(format!(
+            "SeaweedFS at {} did not become writable in 90 s: {last}; its log ends:\n{}",
+            self.endpoint,
+            self.log_tail()
+        ))
     }
 }
 
