@@ -10,16 +10,19 @@
 //!
 //! | stage | module |
 //! |---|---|
-//! | what can go wrong, and where | [`error`] |
+//! | what can go wrong, and where; secrets that are never printed | [`error`], [`secret`] |
 //! | one DataFusion session that knows `traces` (hot store and archive), `hot_traces`, `archive_traces` | [`query`] |
 //! | results as table, CSV, JSON, Markdown, HTML; the shell; compliance reports; export | [`output`] |
-//! | the CTS API: trackers, recording, trace list, transfer to buckets | [`serve`] |
+//! | key-event notifications: rules, matching, the outbox, delivery, replay | [`notify`] |
+//! | the CTS API: trackers, notifications, recording, trace list, transfer to buckets, sign-in | [`serve`] |
 //!
 //! The command line (`src/main.rs`, `src/cli/`) is a thin layer over these.
 
 pub mod error;
+pub mod notify;
 pub mod output;
 pub mod query;
+pub mod secret;
 pub mod serve;
 
 pub use error::{Error, Result};

@@ -244,6 +244,36 @@ pub(crate) enum Command {
     /// Read a password from standard input (its first line) and print its salted hash, for
     /// "users" in the configuration of `cts serve`.
     HashPassword,
+    /// Key-event notifications of the data directory (a project's folder of `cts serve`:
+    /// --data-dir DATA_DIR/projects/<id>).
+    Notifications {
+        #[command(subcommand)]
+        action: NotificationAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum NotificationAction {
+    /// The notifications: name, type, status, topic.
+    List,
+    /// The traces already stored (hot store and archive) that notification NAME would have
+    /// fired, oldest first, one JSON object per line; how many on standard error.
+    Replay {
+        /// The notification's name.
+        name: String,
+        /// Start of the time range (inclusive), e.g. 2024-06-01 or 2024-06-01T08:00:00Z.
+        #[arg(long)]
+        from: String,
+        /// End of the time range (exclusive) [default: now].
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Put a test message of notification NAME in the outbox: the cts serve of this project
+    /// sends it to the notification's topic within a second.
+    Test {
+        /// The notification's name.
+        name: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

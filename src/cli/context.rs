@@ -73,6 +73,7 @@ impl Context {
     pub(crate) async fn query_session(&self) -> Result<SessionContext> {
         let ctx = self.session(&self.archive()?).await?;
         cts::output::report::register_views(&ctx).await?;
+        cts::notify::log::register(&ctx, &self.data_dir)?;
         Ok(ctx)
     }
 

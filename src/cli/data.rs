@@ -4,6 +4,9 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use cts::notify::book::NotificationBook;
+use cts::notify::matcher::Matcher;
+use cts::notify::outbox::{Outbox, put_matches};
 use cts::{Error, Result};
 use cts_core::ingest::{IngestSummary, ingest};
 use cts_core::load::{LoadOptions, load};
@@ -135,6 +138,23 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                 files
             };
             let mut summary = IngestSummary::default();
+            // The data directory's notifications (a project's folder of cts serve): the messages
+            // each batch fires go to its outbox before the batch is appended.
+            let notifications = NotificationBook::open(&context.data_dir)?;
+            let matcher = Matcher::new(&notifications.notifications);
+            let outbox = Outbox::of(&context.data_dir);
+            let mut fired = 0usize;
+            let mut before_append = |batch: &arrow::array::RecordBatch| {
+                if matcher.is_empty() {
+                    return Ok(());
+                }
+                let mut traces = Vec::new();
+                cts::output::trace_json::traces_json(batch, &mut traces);
+                let now = chrono::Utc::now().timestamp_millis();
+                fired += put_matches(&outbox, &matcher, &traces, now)
+                    .map_err(|e| cts_core::Error::Internal(format!("notifications: {e}")))?;
+                Ok(())
+            };
             for input in &inputs {
                 let (bytes, label) = if input == "-" {
                     let mut bytes = Vec::new();
@@ -152,7 +172,22 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                         let _ = out.flush();
                     }
                 };
-                ingest(&hot, &bytes, &label, batch, &mut summary, &mut on_ack).await?;
+                ingest(
+                    &hot,
+                    &bytes,
+                    &label,
+                    batch,
+                    &mut summary,
+                    &mut before_append,
+                    &mut on_ack,
+                )
+                .await?;
+            }
+            if fired > 0 {
+                say!(
+                    "{fired} notification messages written to {} for cts serve to send\n",
+                    outbox.dir().display()
+                )?;
             }
             hot.maintain(false).await?;
             say!("{summary}")?;

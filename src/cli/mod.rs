@@ -19,6 +19,7 @@ pub(crate) mod args;
 mod context;
 mod data;
 pub(crate) mod hints;
+mod notifications;
 mod query;
 mod serve;
 
@@ -56,5 +57,6 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         | Command::Export { .. }
         | Command::Report { .. } => query::run(cli.command, &context).await,
         Command::Serve { .. } | Command::HashPassword => serve::run(cli.command, &context).await,
+        Command::Notifications { action } => notifications::run(action, &context).await,
     }
 }

@@ -86,6 +86,13 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                 keystone,
                 projects: file.projects,
                 public_url: file.public_url,
+                topics: file.topics,
+                retry: cts::notify::deliver::Retry {
+                    give_up_after: Duration::from_secs(
+                        file.notification_retry_seconds.unwrap_or(86_400),
+                    ),
+                    ..Default::default()
+                },
                 buckets: buckets
                     .or(file.buckets)
                     .unwrap_or_else(|| default_buckets.to_string_lossy().into_owned()),

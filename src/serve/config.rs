@@ -10,7 +10,9 @@ use cts_core::store::hot::HotOptions;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::notify::deliver::{Retry, Topic};
 use crate::query::QueryLimits;
+pub use crate::secret::Secret;
 
 /// How the server runs. Built from a configuration file ([`ConfigFile`]) and flags.
 #[derive(Debug, Clone)]
@@ -39,6 +41,10 @@ pub struct ServeConfig {
     /// The URL clients reach this server at, for the identity endpoint's catalog (default: from
     /// the request's `Host`).
     pub public_url: Option<String>,
+    /// Where each notification topic's messages go.
+    pub topics: BTreeMap<String, Topic>,
+    /// How deliveries of notifications retry.
+    pub retry: Retry,
     /// Where trackers' buckets are: a folder holding one sub-folder per bucket, or `s3://` for
     /// the buckets of the S3/OBS endpoint in [`ServeConfig::storage`].
     pub buckets: String,
@@ -93,30 +99,11 @@ pub struct ConfigFile {
     pub projects: Vec<String>,
     /// The URL clients reach this server at.
     pub public_url: Option<String>,
-}
-
-/// A secret from the configuration (an API token, a secret key, a password hash): printed as
-/// `Secret(..)`, never as its value.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// A secret.
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The value, to compare or to sign with (never to print).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(..)")
-    }
+    /// Topic URN -> where its messages go (`{"url", "secret"}`).
+    #[serde(default)]
+    pub topics: BTreeMap<String, Topic>,
+    /// Seconds a notification's message is retried before it is given up (default 86400).
+    pub notification_retry_seconds: Option<u64>,
 }
 
 /// An access key's secret key and the project it may act on (`"credentials"` in the

@@ -26,6 +26,7 @@
 //! | `book.rs`, `trackers.rs` | trackers: stored; the tracker calls |
 //! | `clock.rs`, `record.rs` | record times; recording |
 //! | `list.rs` | the trace list |
+//! | `notifications.rs` | key-event notifications: the API (matching and delivery: [`crate::notify`]) |
 //! | `transfer.rs` | trace files into the trackers' buckets |
 //! | `versions.rs`, `legacy.rs` | the version list; trackers v1.0 and the trace list v1.0/v2.0 |
 
@@ -37,6 +38,7 @@ pub mod clock;
 mod config;
 pub mod legacy;
 pub mod list;
+pub mod notifications;
 pub mod record;
 mod routes;
 mod server;

@@ -17,6 +17,7 @@ use serde_json::{Map, Value, json};
 
 use cts_core::decode::decode_file;
 
+use crate::notify::outbox::put_matches;
 use crate::serve::api::ApiError;
 use crate::serve::authorized::Authorized;
 use crate::serve::book::SYSTEM;
@@ -249,12 +250,27 @@ pub async fn record(
             r.reason
         )));
     }
+    // The messages the traces fire are durable before the traces are acknowledged.
+    let matcher = project.matcher();
+    let fired = if matcher.is_empty() {
+        0
+    } else {
+        let outbox = project.outbox.clone();
+        let time = ticket.time;
+        tokio::task::spawn_blocking(move || put_matches(&outbox, &matcher, &traces, time))
+            .await
+            .map_err(|e| ApiError::internal("CTS.0004", e))?
+            .map_err(|e| ApiError::internal("CTS.0004", e))?
+    };
     let stored = project
         .hot
         .append(decoded.batch)
         .await
         .map_err(|e| ApiError::internal("CTS.0004", e))?;
     drop(ticket);
+    if fired > 0 {
+        server.outbox_written.notify_one();
+    }
     Ok(axum::Json(json!({
         "recorded": stored.hot + stored.archived,
         "duplicates": stored.duplicates,

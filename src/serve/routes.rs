@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::serve::api::{ApiError, MAX_BODY_BYTES};
 use crate::serve::authorized::authenticate;
 use crate::serve::server::Server;
-use crate::serve::{legacy, list, record, sign_in, trackers, transfer, versions};
+use crate::serve::{legacy, list, notifications, record, sign_in, trackers, transfer, versions};
 
 /// The routes of the API.
 pub fn router(server: Arc<Server>) -> Router {
@@ -58,6 +58,20 @@ pub fn router(server: Arc<Server>) -> Router {
             get(trackers::list).delete(trackers::delete),
         )
         .route("/v3/{project_id}/quotas", get(trackers::quotas))
+        .route(
+            "/v3/{project_id}/notifications",
+            post(notifications::create)
+                .put(notifications::update)
+                .delete(notifications::delete),
+        )
+        .route(
+            "/v3/{project_id}/notifications/{notification_type}",
+            get(notifications::list),
+        )
+        .route(
+            "/v3/{project_id}/notifications/{notification_id}/test",
+            post(notifications::test),
+        )
         .route(
             "/v3/{project_id}/traces",
             get(list::list)
@@ -118,6 +132,16 @@ pub async fn run(
         server.config.transfer_interval.as_secs_f64()
     );
     let (stop, stopped) = tokio::sync::watch::channel(false);
+    let deliveries = tokio::spawn(crate::notify::deliver::run(
+        server.delivery.clone(),
+        server
+            .projects
+            .values()
+            .map(|p| (p.outbox.clone(), p.deliveries.clone()))
+            .collect(),
+        server.outbox_written.clone(),
+        stopped.clone(),
+    ));
     let transfers = tokio::spawn(transfer::run_periodically(server.clone(), stopped));
     let app = router(server.clone());
     let served = axum::serve(listener, app)
@@ -126,6 +150,7 @@ pub async fn run(
         .map_err(|e| Error::internal(format!("serving: {e}")));
     let _ = stop.send(true);
     let _ = transfers.await;
+    let _ = deliveries.await;
     eprintln!("cts serve: stopped");
     served
 }

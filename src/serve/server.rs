@@ -10,6 +10,11 @@ use cts_core::store::archive::Archive;
 use cts_core::store::hot::{HOT_DIR, HotStore};
 
 use crate::error::{Error, Result};
+use crate::notify::book::NotificationBook;
+use crate::notify::deliver::Delivery;
+use crate::notify::log::DeliveryLog;
+use crate::notify::matcher::Matcher;
+use crate::notify::outbox::Outbox;
 use crate::serve::auth::Auth;
 use crate::serve::book::TrackerBook;
 use crate::serve::clock::Clock;
@@ -26,12 +31,37 @@ pub struct Project {
     pub hot: HotStore,
     /// Its trackers, persisted in `trackers.json`.
     pub trackers: tokio::sync::Mutex<TrackerBook>,
+    /// Its key-event notifications, persisted in `notifications.json`.
+    pub notifications: tokio::sync::Mutex<NotificationBook>,
+    /// Its enabled notifications, compiled (replaced on every change).
+    matcher: std::sync::RwLock<Arc<Matcher>>,
+    /// Messages its traces fired, until delivered.
+    pub outbox: Outbox,
+    /// What was delivered, and what failed.
+    pub deliveries: Arc<DeliveryLog>,
 }
 
 impl Project {
     /// The project's archive.
     pub fn archive(&self) -> &Archive {
         self.hot.archive()
+    }
+
+    /// The enabled notifications, compiled.
+    pub fn matcher(&self) -> Arc<Matcher> {
+        self.matcher
+            .read()
+            .map(|m| m.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Compile the notifications of `book` (after a change).
+    pub fn compile(&self, book: &NotificationBook) {
+        let compiled = Arc::new(Matcher::new(&book.notifications));
+        match self.matcher.write() {
+            Ok(mut m) => *m = compiled,
+            Err(poisoned) => *poisoned.into_inner() = compiled,
+        }
     }
 }
 
@@ -48,6 +78,10 @@ pub struct Server {
     pub transferring: tokio::sync::Mutex<()>,
     /// Tokens, access keys, users: who may call, for which project.
     pub auth: Auth,
+    /// Where notifications' messages go, and how.
+    pub delivery: Arc<Delivery>,
+    /// Woken when a recording wrote messages to an outbox.
+    pub outbox_written: Arc<tokio::sync::Notify>,
 }
 
 impl Server {
@@ -96,13 +130,19 @@ impl Server {
             let archive = Archive::new(Location::local(&dir.join("archive"))?);
             let hot = HotStore::open(&dir.join(HOT_DIR), archive, config.hot).await?;
             let trackers = TrackerBook::open(&dir)?;
+            let notifications = NotificationBook::open(&dir)?;
+            let matcher = Arc::new(Matcher::new(&notifications.notifications));
             projects.insert(
                 id.clone(),
                 Arc::new(Project {
                     id: id.clone(),
+                    outbox: Outbox::of(&dir),
+                    deliveries: DeliveryLog::of(&dir),
                     dir,
                     hot,
                     trackers: tokio::sync::Mutex::new(trackers),
+                    notifications: tokio::sync::Mutex::new(notifications),
+                    matcher: std::sync::RwLock::new(matcher),
                 }),
             );
         }
@@ -116,7 +156,10 @@ impl Server {
             clock.not_before(project.trackers.lock().await.latest_cursor());
         }
         let auth = Auth::new(&config)?;
+        let delivery = Arc::new(Delivery::new(config.topics.clone(), config.retry));
         Ok(Server {
+            delivery,
+            outbox_written: Arc::new(tokio::sync::Notify::new()),
             config,
             projects,
             clock,

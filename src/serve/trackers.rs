@@ -685,11 +685,12 @@ pub async fn delete_trackers(
 
 /// `GET /v3/{project_id}/quotas`: `{"resources": [{type, used, quota}]}`.
 pub async fn quotas(Authorized(project): Authorized) -> Result<Response, ApiError> {
+    let notifications = project.notifications.lock().await.notifications.len();
     let book = project.trackers.lock().await;
     Ok(axum::Json(json!({"resources": [
         {"type": "system_tracker", "used": book.count("system"), "quota": 1},
         {"type": "data_tracker", "used": book.count("data"), "quota": DATA_TRACKER_QUOTA},
-        {"type": "smn_notification", "used": 0, "quota": 100},
+        {"type": "smn_notification", "used": notifications, "quota": crate::notify::book::QUOTA},
     ]}))
     .into_response())
 }

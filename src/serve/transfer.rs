@@ -24,11 +24,12 @@ use cts_core::store::run::RunId;
 use cts_core::trace::col as c;
 
 use crate::error::{Error, Result};
+use crate::output::trace_json::traces_json;
 use crate::query::ts_literal as ts;
 use crate::serve::api::ApiError;
 use crate::serve::authorized::Authorized;
 use crate::serve::book::StoredTracker;
-use crate::serve::list::{recorded_by, session, traces_json};
+use crate::serve::list::{recorded_by, session};
 use crate::serve::server::{Project, Server};
 use crate::serve::trackers::problem_of;
 

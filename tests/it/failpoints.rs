@@ -423,6 +423,7 @@ fn every_failpoint_is_stopped_at_by_a_test() {
         include_str!("failpoints.rs"),
         include_str!("transfer.rs"),
         include_str!("concurrent.rs"),
+        include_str!("notifications.rs"),
     ]
     .concat();
     for point in fp::POINTS {

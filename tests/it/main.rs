@@ -12,6 +12,7 @@ mod failpoints;
 mod hot;
 mod ingest;
 mod load;
+mod notifications;
 mod paging;
 mod reports;
 mod s3;

@@ -129,6 +129,18 @@ impl Serve {
         headers: &[(&str, &str)],
         body: Option<String>,
     ) -> (u16, reqwest::header::HeaderMap, Value) {
+        self.try_send(method, path, headers, body)
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    /// [`Serve::send`], or why no answer came.
+    pub(crate) fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Result<(u16, reqwest::header::HeaderMap, Value), String> {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
         let url = format!("{}{path}", self.url);
         block_on(async {
@@ -140,16 +152,16 @@ impl Serve {
             if let Some(body) = body {
                 request = request.body(body);
             }
-            let response = request.send().await.expect("request");
+            let response = request.send().await.map_err(|e| e.to_string())?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            let text = response.text().await.expect("body");
+            let text = response.text().await.map_err(|e| e.to_string())?;
             let value = if text.is_empty() {
                 Value::Null
             } else {
                 serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
             };
-            (status, headers, value)
+            Ok((status, headers, value))
         })
     }
 

@@ -33,6 +33,8 @@ pub const POINTS: &[&str] = &[
     TRANSFER_CURSOR_SAVED,
     EXPORT_WRITING,
     EXPORT_FILE_WRITTEN,
+    NOTIFY_OUTBOX_WRITTEN,
+    NOTIFY_SENT,
 ];
 
 /// Load: a chunk's archive trace IDs read under the write lease, nothing written yet.
@@ -65,6 +67,13 @@ pub const TRANSFER_CURSOR_SAVED: &str = "transfer.cursor-saved";
 pub const EXPORT_WRITING: &str = "export.writing";
 /// Export: one Parquet file written.
 pub const EXPORT_FILE_WRITTEN: &str = "export.file-written";
+
+/// Notifications: the messages a recording fires written to the outbox, its traces not yet
+/// appended to the hot store.
+pub const NOTIFY_OUTBOX_WRITTEN: &str = "notify.outbox-written";
+/// Notifications: a message delivered (its receiver answered 2xx), its outbox file not yet
+/// removed.
+pub const NOTIFY_SENT: &str = "notify.sent";
 
 /// The failpoint `name`: returns `Ok(())` unless a test configured it.
 #[cfg(not(feature = "failpoints"))]

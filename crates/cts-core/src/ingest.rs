@@ -1,6 +1,7 @@
 //! Ingesting traces as they happen: JSON (an array, NDJSON or a trace file, gzip or not)
 //! decoded by the same decoder as the loader and appended to the hot store, durably.
 
+use arrow::array::RecordBatch;
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -38,14 +39,17 @@ impl IngestSummary {
 
 /// Decode one input named `label` and append its traces to `hot`, `batch` traces per append
 /// (0: all in one), in the order of the input. Records that are not traces are set aside in
-/// the archive's rejects. `on_ack` is called after each append with the traces of the input
-/// acknowledged so far: the first that many traces of it are durable.
+/// the archive's rejects. `before_append` is called with each batch before it is appended (what
+/// must be durable before the traces are: the messages they fire); `on_ack` after each append
+/// with the traces of the input acknowledged so far: the first that many traces of it are
+/// durable.
 pub async fn ingest(
     hot: &HotStore,
     bytes: &[u8],
     label: &str,
     batch: usize,
     summary: &mut IngestSummary,
+    before_append: &mut dyn FnMut(&RecordBatch) -> Result<()>,
     on_ack: &mut dyn FnMut(usize),
 ) -> Result<()> {
     summary.inputs += 1;
@@ -76,7 +80,9 @@ pub async fn ingest(
     let mut offset = 0;
     while offset < rows {
         let len = step.min(rows - offset);
-        summary.stored += hot.append(decoded.batch.slice(offset, len)).await?;
+        let part = decoded.batch.slice(offset, len);
+        before_append(&part)?;
+        summary.stored += hot.append(part).await?;
         summary.appends += 1;
         offset += len;
         on_ack(offset);
