@@ -9,7 +9,9 @@ Run by the Rust real-client test as `$CTS_CLIENTS_PYTHON ctsv3.py`, with:
 stdout: one JSON object per line, {"call": NAME, "result": ...}. Calls, in order:
   create_data_tracker (expected to fail: {"call", "status", "error_code", "error_msg"}),
   create_tracker, trackers, trackers_by_name, traces, quotas, delete_tracker,
-  trackers_after_delete
+  trackers_after_delete, create_key_event, key_events, update_key_event,
+  key_events_after_update, key_events_after_delete
+  (key events send to CTS_TOPIC, a topic cts serve is configured with)
 Logging goes to stderr. Any unexpected error propagates (traceback, non-zero exit).
 """
 
@@ -69,6 +71,31 @@ def main():
     emit("delete_tracker", conn.ctsv3.delete_tracker(by_name[0]))
 
     emit("trackers_after_delete", [t.to_dict() for t in conn.ctsv3.trackers()])
+
+    # Key-event notifications.
+    topic = os.environ["CTS_TOPIC"]
+    event = conn.ctsv3.create_key_event(
+        notification_name="deleted_users",
+        operation_type="customized",
+        operations=[{"service_type": "IAM", "resource_type": "user",
+                     "trace_names": ["deleteUser", "deleteGroup"]}],
+        notify_user_list=[{"user_group": "admin", "user_list": ["alice"]}],
+        topic_id=topic,
+        filter={"condition": "AND", "is_support_filter": True, "rule": ["trace_rating = warning"]},
+    )
+    emit("create_key_event", event.to_dict())
+    emit("key_events", [e.to_dict() for e in conn.ctsv3.key_events("smn", notification_name="deleted_users")])
+    updated = conn.ctsv3.update_key_event(
+        notification_id=event.notification_id,
+        notification_name="deleted_users",
+        operation_type="complete",
+        status="disabled",
+        topic_id=topic,
+    )
+    emit("update_key_event", updated.to_dict())
+    emit("key_events_after_update", [e.to_dict() for e in conn.ctsv3.key_events("smn")])
+    conn.ctsv3.delete_key_event(event)
+    emit("key_events_after_delete", [e.to_dict() for e in conn.ctsv3.key_events("smn")])
 
 
 if __name__ == "__main__":

@@ -10,7 +10,9 @@ Run by the Rust real-client test as `$CTS_CLIENTS_PYTHON sdk.py`, with:
 stdout: one JSON object per line.
   Successes: {"call": NAME, "result": <response.to_dict()>}, calls in order:
     list_traces, create_tracker, list_trackers, update_tracker, list_trackers_after_update,
-    list_quotas, delete_tracker
+    list_quotas, delete_tracker, create_notification, list_notifications, update_notification,
+    list_notifications_after_update, delete_notification, list_notifications_after_delete
+    (the notification sends to CTS_TOPIC, a topic cts serve is configured with)
   Negative cases, each expected to be refused by the server:
     {"call": NAME, "status": <int>, "error_code": "...", "error_msg": "..."}, in order:
     wrong_secret   ListQuotas signed with a wrong secret key
@@ -33,8 +35,17 @@ from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
 from huaweicloudsdkcore.http.http_handler import HttpHandler
 from huaweicloudsdkcts.v3 import (
     CreateTrackerRequest,
+    CreateNotificationRequest,
+    CreateNotificationRequestBody,
     CreateTrackerRequestBody,
     CtsClient,
+    DeleteNotificationRequest,
+    Filter,
+    ListNotificationsRequest,
+    NotificationUsers,
+    Operations,
+    UpdateNotificationRequest,
+    UpdateNotificationRequestBody,
     DataBucket,
     DeleteTrackerRequest,
     ListQuotasRequest,
@@ -110,6 +121,30 @@ def main():
     ok("list_quotas", cts.list_quotas(ListQuotasRequest()))
 
     ok("delete_tracker", cts.delete_tracker(DeleteTrackerRequest(tracker_name="sdk-data", tracker_type="data")))
+
+    topic = os.environ["CTS_TOPIC"]
+    created = cts.create_notification(CreateNotificationRequest(body=CreateNotificationRequestBody(
+        notification_name="sdk_incidents",
+        operation_type="complete",
+        notify_user_list=[NotificationUsers(user_group="ops", user_list=["alice", "bob"])],
+        topic_id=topic,
+        filter=Filter(condition="OR", is_support_filter=True,
+                      rule=["trace_rating = incident", "code != 200"]),
+    )))
+    ok("create_notification", created)
+    ok("list_notifications", cts.list_notifications(ListNotificationsRequest(
+        notification_type="smn", notification_name="sdk_incidents")))
+    ok("update_notification", cts.update_notification(UpdateNotificationRequest(body=UpdateNotificationRequestBody(
+        notification_id=created.notification_id,
+        notification_name="sdk_incidents",
+        operation_type="customized",
+        operations=[Operations(service_type="ECS", resource_type="ecs", trace_names=["deleteServer"])],
+        status="enabled",
+        topic_id=topic,
+    ))))
+    ok("list_notifications_after_update", cts.list_notifications(ListNotificationsRequest(notification_type="smn")))
+    ok("delete_notification", cts.delete_notification(DeleteNotificationRequest(notification_id=created.notification_id)))
+    ok("list_notifications_after_delete", cts.list_notifications(ListNotificationsRequest(notification_type="smn")))
 
     # (a) Wrong secret key: the signature cannot match.
     refused("wrong_secret", lambda: client(sk="not-the-secret-key").list_quotas(ListQuotasRequest()))

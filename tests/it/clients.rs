@@ -17,6 +17,7 @@ const SK: &str = "sk-of-team-a-7f3c9d";
 const USER: &str = "alice";
 const PASSWORD: &str = "correct horse battery staple";
 const DOMAIN: &str = "team-a";
+const TOPIC: &str = "urn:smn:eu-de:0a1b2c3d4e5f60718293a4b5c6d7e8f9:security";
 
 /// The Python the client libraries are installed in.
 fn python() -> String {
@@ -102,6 +103,8 @@ pub(crate) fn serve_with_users(root: &Path) -> Serve {
         &config,
         json!({
             "credentials": {AK: {"secret": SK, "project_id": PROJECT_A}},
+            // A receiver nobody listens at: the notifications of these tests fire on no trace.
+            "topics": {TOPIC: {"url": "http://127.0.0.1:9/unused", "secret": "topic-secret"}},
             "users": [{"name": USER, "password": hash, "domain": DOMAIN, "project_id": PROJECT_A}],
         })
         .to_string(),
@@ -238,6 +241,7 @@ fn the_seed_examples_otcextensions_and_the_huawei_sdk_against_cts_serve() {
                         "from": now - 600_000, "to": now + 1000});
     let mut env = os_env.to_vec();
     env.push(("CTS_FILTER_JSON", filter.to_string()));
+    env.push(("CTS_TOPIC", TOPIC.to_string()));
     let out = run("ctsv3.py", &env);
     let v3 = calls(&out);
     assert_eq!(
@@ -271,6 +275,35 @@ fn the_seed_examples_otcextensions_and_the_huawei_sdk_against_cts_serve() {
         "{quotas}"
     );
     assert_eq!(call(&v3, "trackers_after_delete")["result"], json!([]));
+    let event = &call(&v3, "create_key_event")["result"];
+    assert_eq!(
+        (
+            &event["notification_name"],
+            &event["operation_type"],
+            &event["status"],
+            &event["topic_id"]
+        ),
+        (
+            &json!("deleted_users"),
+            &json!("customized"),
+            &json!("enabled"),
+            &json!(TOPIC)
+        )
+    );
+    assert_eq!(
+        event["operations"][0]["trace_names"],
+        json!(["deleteUser", "deleteGroup"])
+    );
+    assert_eq!(event["filter"]["rule"], json!(["trace_rating = warning"]));
+    let listed = &call(&v3, "key_events")["result"];
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    assert_eq!(listed[0]["notification_id"], event["notification_id"]);
+    let updated = &call(&v3, "key_events_after_update")["result"][0];
+    assert_eq!(
+        (&updated["status"], &updated["operation_type"]),
+        (&json!("disabled"), &json!("complete"))
+    );
+    assert_eq!(call(&v3, "key_events_after_delete")["result"], json!([]));
 
     // huaweicloudsdkcts, signing with AK/SK only.
     let sdk_env = [
@@ -279,6 +312,7 @@ fn the_seed_examples_otcextensions_and_the_huawei_sdk_against_cts_serve() {
         ("CTS_AK", AK.to_string()),
         ("CTS_SK", SK.to_string()),
         ("CTS_FILTER_JSON", filter.to_string()),
+        ("CTS_TOPIC", TOPIC.to_string()),
     ];
     let out = run("sdk.py", &sdk_env);
     let sdk = calls(&out);
@@ -320,6 +354,31 @@ fn the_seed_examples_otcextensions_and_the_huawei_sdk_against_cts_serve() {
         "{quotas}"
     );
     assert_eq!(trackers(&serve), Vec::<Value>::new(), "deleted by the SDK");
+    let created = &call(&sdk, "create_notification")["result"];
+    assert_eq!(
+        (
+            &created["notification_name"],
+            &created["notification_type"],
+            &created["status"]
+        ),
+        (&json!("sdk_incidents"), &json!("smn"), &json!("enabled"))
+    );
+    assert_eq!(
+        created["filter"]["rule"],
+        json!(["trace_rating = incident", "code != 200"])
+    );
+    let listed = &call(&sdk, "list_notifications")["result"]["notifications"];
+    assert_eq!(listed[0]["notification_id"], created["notification_id"]);
+    let updated = &call(&sdk, "list_notifications_after_update")["result"]["notifications"][0];
+    assert_eq!(updated["operation_type"], "customized");
+    assert_eq!(
+        updated["operations"][0]["trace_names"],
+        json!(["deleteServer"])
+    );
+    assert_eq!(
+        call(&sdk, "list_notifications_after_delete")["result"]["notifications"],
+        json!([])
+    );
 
     // Refused: a wrong secret, a stale date, a tampered body, another project's path.
     let refused = |name: &str| {
