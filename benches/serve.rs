@@ -17,7 +17,7 @@ fn main() {
         .collect();
     if args.len() < 6 {
         // `cargo test --all-targets` runs this binary with no arguments: nothing to do.
-        println!("usage: serve URL TOKEN PROJECT TRACES BATCH CONCURRENCY");
+        println!("usage: serve URL TOKEN PROJECT TRACES BATCH CONCURRENCY [NOTIFICATIONS TOPIC]");
         return;
     }
     let parse = |i: usize| -> usize {
@@ -27,11 +27,51 @@ fn main() {
     };
     let (url, token, project) = (args[0].clone(), args[1].clone(), args[2].clone());
     let (traces, batch, concurrency) = (parse(3), parse(4), parse(5));
+    let notifications = if args.len() > 7 {
+        Some((parse(6), args[7].clone()))
+    } else {
+        None
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(run(url, token, project, traces, batch, concurrency));
+    runtime.block_on(run(
+        url,
+        token,
+        project,
+        traces,
+        batch,
+        concurrency,
+        notifications,
+    ));
+}
+
+/// Notification `k` of the benchmark: `customized` with 10 operations (deletes on 10 of the 12
+/// services) and a filter of 6 rules (the most CTS allows) that holds for one resource in 5000:
+/// every trace is checked, few fire.
+fn notification(k: usize, topic: &str) -> Value {
+    let operations: Vec<Value> = (0..10)
+        .map(|j| {
+            let service = SERVICES[(k + j) % SERVICES.len()];
+            json!({"service_type": service, "resource_type": format!("{}_res", service.to_lowercase()),
+                   "trace_names": ["deleteThing"]})
+        })
+        .collect();
+    json!({
+        "notification_name": format!("bench_{k}"),
+        "operation_type": "customized",
+        "operations": operations,
+        "topic_id": topic,
+        "filter": {"condition": "AND", "is_support_filter": true, "rule": [
+            format!("resource_id = res-{}", (k * 48) % 5000),
+            "trace_type = ApiCall",
+            "api_version = v2",
+            "trace_rating != warning",
+            "code = 200",
+            format!("resource_name != name-{}", k + 1),
+        ]},
+    })
 }
 
 const SERVICES: [&str; 12] = [
@@ -80,6 +120,7 @@ async fn run(
     traces: usize,
     batch: usize,
     concurrency: usize,
+    notifications: Option<(usize, String)>,
 ) {
     let client = reqwest::Client::new();
     let base = format!("{url}/v3/{project}");
@@ -92,6 +133,21 @@ async fn run(
         .expect("create the tracker");
     let status = tracker.status().as_u16();
     assert!(status == 201 || status == 400, "create tracker: {status}");
+    if let Some((n, topic)) = &notifications {
+        for k in 0..*n {
+            let answer = client
+                .post(format!("{base}/notifications"))
+                .header("X-Auth-Token", &token)
+                .body(notification(k, topic).to_string())
+                .send()
+                .await
+                .expect("create a notification");
+            let status = answer.status();
+            let text = answer.text().await.expect("answer");
+            assert_eq!(status.as_u16(), 201, "{text}");
+        }
+        println!("{n} notifications of 10 operations and 6 filter rules each");
+    }
 
     let now = chrono::Utc::now().timestamp_millis();
     let bodies: Vec<String> = (0..traces.div_ceil(batch))

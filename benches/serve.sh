@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Recording throughput and trace-list latency of `cts serve` (release build) with TRACES traces
 # (default 1,000,000) recorded over HTTP into an empty hot store, BATCH per request (default
-# 1000), CONCURRENCY requests at a time (default 4). One command: benches/serve.sh [TRACES]
+# 1000), CONCURRENCY requests at a time (default 4); then the same recording with NOTIFICATIONS
+# key-event notifications (default 100; 0 skips it) matched on every trace, their few messages
+# sent to a receiver on loopback, and the ratio of the two. One command: benches/serve.sh [TRACES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 traces=${1:-1000000}
@@ -14,20 +16,59 @@ cargo bench --bench serve --no-run --quiet 2>/dev/null
 cts="$CARGO_TARGET_DIR/release/cts"
 bench=$(ls -t "$CARGO_TARGET_DIR"/release/deps/serve-* | grep -v '\.d$' | head -1)
 
-data="$work/serve-$traces"
-rm -rf "$data"
-mkdir -p "$data"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$cts" --data-dir "$data" serve --listen "127.0.0.1:$port" --token bench=bench-project \
-  --transfer-interval 1h 2> "$data/serve.log" &
-server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-  python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/health')" 2>/dev/null && break
-  sleep 0.1
-done
-/usr/bin/time -f 'client: %e s, %M KB peak RSS' "$bench" "http://127.0.0.1:$port" bench bench-project "$traces" "$batch" "$concurrency"
-peak=$(awk '/VmHWM/ {print $2}' /proc/$server/status)
-printf '\nserver peak RSS: %d MB; hot store on disk: %s\n' "$((peak / 1024))" "$(du -sh "$data/projects/bench-project/hot" | cut -f1)"
-kill -TERM $server
-wait $server
+notifications=${NOTIFICATIONS:-100}
+topic="urn:smn:eu-de:bench-project:bench"
+
+# A receiver of the notifications' messages: answers 200 to every POST.
+receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -c "
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get('Content-Length', 0)))
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a): pass
+http.server.ThreadingHTTPServer(('127.0.0.1', $receiver_port), H).serve_forever()
+" &
+receiver=$!
+servers=()
+trap 'kill $receiver "${servers[@]}" 2>/dev/null || true' EXIT
+
+# One round: a fresh server and data directory; prints the client's report; $2 notifications.
+round() {
+  local data="$work/serve-$traces-$1" n=$2
+  rm -rf "$data"
+  mkdir -p "$data"
+  printf '{"topics": {"%s": {"url": "http://127.0.0.1:%s/", "secret": "bench"}}}' "$topic" "$receiver_port" > "$data/serve.json"
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  "$cts" --data-dir "$data" serve --listen "127.0.0.1:$port" --token bench=bench-project \
+    --config "$data/serve.json" --transfer-interval 1h 2> "$data/serve.log" &
+  local server=$!
+  servers+=("$server")
+  for _ in $(seq 100); do
+    python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$port/health')" 2>/dev/null && break
+    sleep 0.1
+  done
+  local extra=()
+  [ "$n" -gt 0 ] && extra=("$n" "$topic")
+  /usr/bin/time -f 'client: %e s, %M KB peak RSS' "$bench" "http://127.0.0.1:$port" bench bench-project "$traces" "$batch" "$concurrency" "${extra[@]}" | tee "$data/report.txt"
+  local peak
+  peak=$(awk '/VmHWM/ {print $2}' /proc/$server/status)
+  printf '\nserver peak RSS: %d MB; hot store on disk: %s; notification messages delivered: %s\n' \
+    "$((peak / 1024))" "$(du -sh "$data/projects/bench-project/hot" | cut -f1)" \
+    "$(grep -c '"outcome":"delivered"' "$data/projects/bench-project/deliveries.jsonl" 2>/dev/null || echo 0)"
+  kill -TERM $server
+  wait $server
+}
+
+rate() { grep -o '[0-9]* traces/s' "$work/serve-$traces-$1/report.txt" | head -1 | cut -d' ' -f1; }
+
+round plain 0
+if [ "$notifications" -gt 0 ]; then
+  printf '\n--- the same recording with %s notifications ---\n' "$notifications"
+  round notified "$notifications"
+  plain=$(rate plain)
+  notified=$(rate notified)
+  python3 -c "print(f'\nrecording with $notifications notifications: $notified traces/s against $plain without: {$notified / $plain:.2f}x')"
+fi
