@@ -130,6 +130,8 @@ fn dt_lists_the_tables() {
         // `traces` with `operator` and `domain`, which the reports read.
         "attributed_traces,VIEW".to_string(),
         "hot_traces,BASE TABLE".to_string(),
+        // The delivery log of key-event notifications (empty here).
+        "notification_deliveries,BASE TABLE".to_string(),
     ];
     // Every report is a view with its default parameters.
     expected.extend(

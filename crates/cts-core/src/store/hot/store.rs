@@ -133,7 +133,9 @@ impl HotStore {
         summary.rolled_over = rolled;
         summary.already_archived = found;
         summary.segments_merged = w.compact().await?;
-        summary.files_removed = w.remove_unused(now)?;
+        // The clock read again: files the compaction just retired are aged from now, not from
+        // before it (with no grace period they go at once, however long the merge took).
+        summary.files_removed = w.remove_unused(chrono::Utc::now().timestamp_millis())?;
         Ok(summary)
     }
 }
