@@ -196,8 +196,9 @@ impl Delivery {
     }
 
     /// Deliver `message` (written at `created_ms`) until it is delivered or the retry time runs
-    /// out; every outcome goes to `log`.
-    pub async fn deliver(&self, message: &Message, created_ms: i64, log: &DeliveryLog) {
+    /// out (then it is kept whole in the project's `notifications-failed.jsonl`); every outcome
+    /// goes to `log`. `false` when a message given up could not be kept: its outbox file stays.
+    pub async fn deliver(&self, message: &Message, created_ms: i64, log: &DeliveryLog) -> bool {
         let mut wait = self.retry.first;
         let give_up = created_ms.saturating_add(
             i64::try_from(self.retry.give_up_after.as_millis()).unwrap_or(i64::MAX),
@@ -229,12 +230,22 @@ impl Delivery {
                 status: status.map(i64::from),
                 error,
             });
-            if kind != "retry" {
-                return;
+            if kind == "failed" {
+                return match log.keep_failed(message) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        eprintln!("cts: notifications: {e}");
+                        false
+                    }
+                };
+            }
+            if kind == "delivered" {
+                return true;
             }
             tokio::time::sleep(wait).await;
             wait = (wait * 2).min(self.retry.longest);
         }
+        false
     }
 
     /// Deliver every message of the outbox file `path`, each in a task of its own, then remove
@@ -253,11 +264,15 @@ impl Delivery {
         for message in batch.messages {
             let delivery = self.clone();
             let log = log.clone();
-            tasks.spawn(async move {
-                delivery.deliver(&message, batch.created_ms, &log).await;
-            });
+            tasks.spawn(async move { delivery.deliver(&message, batch.created_ms, &log).await });
         }
-        while tasks.join_next().await.is_some() {}
+        let mut all_done = true;
+        while let Some(done) = tasks.join_next().await {
+            all_done &= done.unwrap_or(false);
+        }
+        if !all_done {
+            return;
+        }
         if failpoint::hit(failpoint::NOTIFY_SENT).is_err() {
             return;
         }

@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 
 /// The file, in a project's folder.
 pub const FILE: &str = "deliveries.jsonl";
+/// The messages given up, whole (one JSON object per line), in a project's folder: to send again
+/// by hand.
+pub const FAILED_FILE: &str = "notifications-failed.jsonl";
 /// The table it is queried as.
 pub const TABLE: &str = "notification_deliveries";
 
@@ -47,6 +50,7 @@ pub struct Entry {
 pub struct DeliveryLog {
     path: PathBuf,
     file: Mutex<Option<std::fs::File>>,
+    failed: PathBuf,
 }
 
 impl DeliveryLog {
@@ -55,6 +59,7 @@ impl DeliveryLog {
         Arc::new(DeliveryLog {
             path: project_dir.join(FILE),
             file: Mutex::new(None),
+            failed: project_dir.join(FAILED_FILE),
         })
     }
 
@@ -105,6 +110,23 @@ impl DeliveryLog {
         {
             eprintln!("cts: delivery log {}: {e}", self.path.display());
         }
+    }
+}
+
+impl DeliveryLog {
+    /// Keep `message`, given up, whole (synced: its outbox file is removed next).
+    pub fn keep_failed(&self, message: &impl Serialize) -> Result<()> {
+        let mut line = serde_json::to_vec(message)
+            .map_err(|e| Error::internal(format!("message to JSON: {e}")))?;
+        line.push(b'\n');
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.failed)
+            .map_err(|e| Error::io("open", &self.failed, e))?;
+        file.write_all(&line)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io("write", &self.failed, e))
     }
 }
 

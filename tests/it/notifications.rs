@@ -578,3 +578,74 @@ fn matching_traces_reach_the_receiver_at_least_once() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_message_nobody_takes_is_given_up_kept_and_logged() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let project = data.join("projects").join(PROJECT_A);
+    // A port nobody listens at.
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port");
+    let config = dir.path().join("serve.json");
+    std::fs::write(
+        &config,
+        json!({"notification_retry_seconds": 2,
+               "topics": {SMN_TOPIC: {"url": format!("http://{nobody}/smn"), "secret": SMN_SECRET},
+                          FUN_TOPIC: {"url": format!("http://{nobody}/fun"), "secret": FUN_SECRET}}})
+        .to_string(),
+    )
+    .expect("config");
+    let serve = Serve::start(&data, &["--config", &config.to_string_lossy()], &[]);
+    set_up(&serve);
+    record(
+        &serve,
+        json!([trace("lost", "IAM", "user", "deleteUser", "normal")]),
+    );
+    let log = project.join("deliveries.jsonl");
+    let started = Instant::now();
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("\"outcome\":\"failed\"")
+        && started.elapsed() < Duration::from_secs(60)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Given up: the outbox is empty, the message kept whole, every attempt logged.
+    let started = Instant::now();
+    while std::fs::read_dir(project.join("outbox"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+        > 0
+        && started.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        std::fs::read_dir(project.join("outbox"))
+            .map(|d| d.count())
+            .ok(),
+        Some(0)
+    );
+    let kept = std::fs::read_to_string(project.join("notifications-failed.jsonl")).expect("kept");
+    let kept: Vec<Value> = kept
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON"))
+        .collect();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (&kept[0]["trace"]["trace_id"], &kept[0]["topic_id"]),
+        (&json!("lost"), &json!(SMN_TOPIC))
+    );
+    drop(serve);
+    let csv = sql_csv(
+        &project,
+        "SELECT trace_id, outcome, count(*) > 0 AS any, bool_and(status IS NULL) AS no_answer \
+         FROM notification_deliveries GROUP BY 1, 2 ORDER BY 2",
+    );
+    assert_eq!(
+        csv,
+        "trace_id,outcome,any,no_answer\nlost,failed,true,true\nlost,retry,true,true\n"
+    );
+}
