@@ -290,6 +290,13 @@ pub fn check(
                  FunctionGraph function URN (urn:fss:...)"
             )));
         }
+        Some(topic) if topic.split(':').nth(3) != Some(n.project_id.as_str()) => {
+            return Err(invalid(format!(
+                "topic_id {topic:?}: a topic of another project (its URN names the project, \
+                 urn:smn:REGION:{}:NAME)",
+                n.project_id
+            )));
+        }
         Some(topic) if n.enabled() && !topic_known(topic) => {
             return Err(invalid(format!(
                 "topic_id {topic:?} is not configured on this server: add it to \"topics\" in \

@@ -26,6 +26,9 @@ use crate::secret::Secret;
 
 /// Requests in flight at most, all receivers together.
 pub const CONCURRENT: usize = 32;
+/// Outbox files being delivered at once, at most: the others wait their turn on disk, so a long
+/// outage of a receiver costs disk, not memory.
+pub const FILES_IN_FLIGHT: usize = 64;
 /// How long one request may take.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -249,15 +252,15 @@ impl Delivery {
     }
 
     /// Deliver every message of the outbox file `path`, each in a task of its own, then remove
-    /// the file.
-    pub async fn deliver_file(self: Arc<Self>, path: PathBuf, log: Arc<DeliveryLog>) {
+    /// the file. Returns the path.
+    pub async fn deliver_file(self: Arc<Self>, path: PathBuf, log: Arc<DeliveryLog>) -> PathBuf {
         let batch = match Outbox::read(&path) {
             Ok(batch) => batch,
             Err(e) => {
                 // Unreadable (not one of ours, or damaged): kept aside, not retried forever.
                 eprintln!("cts: notifications: {e}; moved to {}.bad", path.display());
                 let _ = std::fs::rename(&path, path.with_extension("json.bad"));
-                return;
+                return path;
             }
         };
         let mut tasks = tokio::task::JoinSet::new();
@@ -270,15 +273,13 @@ impl Delivery {
         while let Some(done) = tasks.join_next().await {
             all_done &= done.unwrap_or(false);
         }
-        if !all_done {
-            return;
-        }
-        if failpoint::hit(failpoint::NOTIFY_SENT).is_err() {
-            return;
+        if !all_done || failpoint::hit(failpoint::NOTIFY_SENT).is_err() {
+            return path;
         }
         if let Err(e) = Outbox::done(&path) {
             eprintln!("cts: notifications: {e}");
         }
+        path
     }
 }
 
@@ -293,7 +294,13 @@ pub async fn run(
     let mut started: HashSet<PathBuf> = HashSet::new();
     let mut running = tokio::task::JoinSet::new();
     loop {
-        for (outbox, log) in &projects {
+        // Files whose delivery ended: gone, or (a message could not be kept) tried again.
+        while let Some(done) = running.try_join_next() {
+            if let Ok(path) = done {
+                started.remove(&path);
+            }
+        }
+        'projects: for (outbox, log) in &projects {
             let files = match outbox.pending() {
                 Ok(files) => files,
                 Err(e) => {
@@ -302,14 +309,14 @@ pub async fn run(
                 }
             };
             for path in files {
+                if running.len() >= FILES_IN_FLIGHT {
+                    break 'projects;
+                }
                 if started.insert(path.clone()) {
                     running.spawn(delivery.clone().deliver_file(path, log.clone()));
                 }
             }
         }
-        // Forget files whose delivery ended and whose file is gone.
-        while running.try_join_next().is_some() {}
-        started.retain(|p| p.exists());
         tokio::select! {
             _ = wake.notified() => {}
             _ = tokio::time::sleep(Duration::from_secs(1)) => {}

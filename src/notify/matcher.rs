@@ -42,8 +42,13 @@ pub struct Matcher {
 }
 
 /// A field of a trace as text (numbers and booleans written as JSON writes them).
+/// `trace_rating` falls back to the older `trace_status`, as the decoder reads it.
 fn text<'t>(trace: &'t Map<String, Value>, field: &str) -> Option<Cow<'t, str>> {
-    match trace.get(field)? {
+    let value = match (trace.get(field), field) {
+        (None | Some(Value::Null), "trace_rating") => trace.get("trace_status")?,
+        (v, _) => v?,
+    };
+    match value {
         Value::String(s) => Some(Cow::Borrowed(s)),
         Value::Number(n) => Some(Cow::Owned(n.to_string())),
         Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
@@ -51,10 +56,13 @@ fn text<'t>(trace: &'t Map<String, Value>, field: &str) -> Option<Cow<'t, str>> 
     }
 }
 
-/// The operator's name: `user.name`, else `user_name`.
+/// The operator's name: `user.name` (else `user.user_name`), else `user_name`.
 fn operator(trace: &Map<String, Value>) -> Option<&str> {
     match trace.get("user") {
-        Some(Value::Object(user)) => user.get("name").and_then(Value::as_str),
+        Some(Value::Object(user)) => user
+            .get("name")
+            .or_else(|| user.get("user_name"))
+            .and_then(Value::as_str),
         _ => trace.get("user_name").and_then(Value::as_str),
     }
 }
@@ -244,6 +252,10 @@ mod tests {
         t["resource_id"] = json!("r1");
         assert_eq!(fired(&m, t), ["by_root", "failures", "either", "deletes"]);
         assert_eq!(fired(&m, json!({})), Vec::<String>::new());
+        // The older trace_status stands for trace_rating; user.user_name for user.name.
+        let older = json!({"service_type": "ECS", "resource_type": "ecs", "trace_name": "x",
+                           "user": {"user_name": "root"}, "code": 500, "trace_status": "warning"});
+        assert_eq!(fired(&m, older), ["by_root", "failures"]);
         assert!(Matcher::new(&[]).is_empty());
     }
 }

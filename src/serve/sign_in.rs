@@ -182,6 +182,13 @@ pub async fn issue(
         Err(why) => return keystone_error(StatusCode::BAD_REQUEST, why),
     };
     let given = &password.user;
+    if server.auth.identity().is_empty() {
+        return unauthorized();
+    }
+    // PBKDF2 checks, a few at a time: sign-in attempts cannot take every core.
+    let Ok(_permit) = server.auth.sign_ins.acquire().await else {
+        return unauthorized();
+    };
     let domain = given
         .domain
         .as_ref()

@@ -169,7 +169,7 @@ fn versions_and_the_identity_endpoint() {
     // Remembered by the other server until it expires, with its issuer down.
     assert_eq!(other.call("GET", &path, Some(&token), None).0, 200);
     let (status, body) = other.call("GET", &path, Some("never-seen"), None);
-    assert_eq!((status, &body["error_code"]), (400, &json!("CTS.0001")));
+    assert_eq!((status, &body["error_code"]), (503, &json!("CTS.0001")));
     serve.restart();
     assert_eq!(serve.call("GET", &path, Some(&token), None).0, 200);
 }
@@ -427,33 +427,76 @@ fn trace_lists_v1_and_v2_and_refused_signatures() {
     );
     assert_eq!(status, 403);
 
-    // Signatures that are malformed or of an unknown key: 401, saying what is wrong with the
-    // header, and nothing about keys.
+    // Signatures that are malformed, stale, of an unknown key or wrong: 401, saying what is
+    // wrong with the request, and the same for an unknown key as for a wrong secret.
     let quotas = format!("/v3/{PROJECT_A}/quotas");
-    for (authorization, message) in [
+    let date = |minutes_ago: i64| {
+        (chrono::Utc::now() - chrono::Duration::minutes(minutes_ago))
+            .format("%Y%m%dT%H%M%SZ")
+            .to_string()
+    };
+    let (now, stale) = (date(0), date(20));
+    let zeros = "0".repeat(64);
+    let signed = |access: &str| {
+        format!("SDK-HMAC-SHA256 Access={access}, SignedHeaders=host;x-sdk-date, Signature={zeros}")
+    };
+    let not_verified = "Incorrect IAM authentication information: the signature could not be \
+                        verified with this access key";
+    let stale_message = format!(
+        "Incorrect IAM authentication information: X-Sdk-Date: {stale} is more than 15 minutes \
+         from the server's time"
+    );
+    for (authorization, sdk_date, message) in [
         (
-            "Bearer abc",
+            "Bearer abc".to_string(),
+            None,
             "Authorization: only SDK-HMAC-SHA256 signatures are accepted (or send X-Auth-Token)",
         ),
         (
-            "SDK-HMAC-SHA256 garbage",
+            "SDK-HMAC-SHA256 garbage".to_string(),
+            None,
             "Authorization: \"garbage\" is not KEY=VALUE",
         ),
         (
-            "SDK-HMAC-SHA256 Access=AKTESTCTS0000001, SignedHeaders=host, Signature=00",
+            "SDK-HMAC-SHA256 Access=AKTESTCTS0000001, SignedHeaders=host, Signature=00".to_string(),
+            None,
             "Authorization: SignedHeaders does not include x-sdk-date",
         ),
         (
-            "SDK-HMAC-SHA256 Access=UNKNOWN, SignedHeaders=host;x-sdk-date, Signature=00",
-            "Incorrect IAM authentication information: the signature could not be verified with this access key",
+            signed("AKTESTCTS0000001"),
+            None,
+            "Incorrect IAM authentication information: the signed header x-sdk-date is missing",
         ),
         (
-            "SDK-HMAC-SHA256 Access=AKTESTCTS0000001, SignedHeaders=host;x-sdk-date, Signature=00",
-            "Incorrect IAM authentication information: X-Sdk-Date: missing",
+            signed("UNKNOWN"),
+            None,
+            "Incorrect IAM authentication information: the signed header x-sdk-date is missing",
+        ),
+        (
+            signed("AKTESTCTS0000001"),
+            Some(stale.as_str()),
+            stale_message.as_str(),
+        ),
+        (
+            signed("UNKNOWN"),
+            Some(stale.as_str()),
+            stale_message.as_str(),
+        ),
+        (signed("AKTESTCTS0000001"), Some(now.as_str()), not_verified),
+        (signed("UNKNOWN"), Some(now.as_str()), not_verified),
+        (
+            format!(
+                "SDK-HMAC-SHA256 Access=UNKNOWN, SignedHeaders=host;x-sdk-date, Signature={zeros}0"
+            ),
+            Some(now.as_str()),
+            "Incorrect IAM authentication information: Authorization: Signature is not 64 hex digits",
         ),
     ] {
-        let (status, _, body) =
-            serve.send("GET", &quotas, &[("Authorization", authorization)], None);
+        let mut headers = vec![("Authorization", authorization.as_str())];
+        if let Some(d) = sdk_date {
+            headers.push(("X-Sdk-Date", d));
+        }
+        let (status, _, body) = serve.send("GET", &quotas, &headers, None);
         assert_eq!(
             (status, body),
             (
@@ -463,6 +506,75 @@ fn trace_lists_v1_and_v2_and_refused_signatures() {
             "{authorization}"
         );
     }
+
+    // A body swapped under a valid signature, even with its hash declared: refused, nothing
+    // created.
+    let path = format!("/v3/{PROJECT_A}/tracker");
+    let host = serve.url.trim_start_matches("http://").to_string();
+    let signed_body = r#"{"tracker_type": "system", "tracker_name": "system"}"#;
+    let headers = [
+        ("content-type", "application/json"),
+        ("host", host.as_str()),
+        ("x-sdk-date", now.as_str()),
+    ];
+    let names: Vec<String> = ["content-type", "host", "x-sdk-date"]
+        .map(String::from)
+        .to_vec();
+    let request = cts::serve::auth::signature::Request {
+        method: "POST",
+        path: &path,
+        query: "",
+        headers: &headers,
+        body: signed_body.as_bytes(),
+    };
+    let signature =
+        cts::serve::auth::signature::sign(&request, &names, "sk-of-team-a-7f3c9d").expect("sign");
+    let authorization = format!(
+        "SDK-HMAC-SHA256 Access=AKTESTCTS0000001, SignedHeaders=content-type;host;x-sdk-date, \
+         Signature={signature}"
+    );
+    let other_body = r#"{"tracker_type": "data", "tracker_name": "evil", "data_bucket": {"data_bucket_name": "b"}}"#;
+    let body_hash: String = ring::digest::digest(&ring::digest::SHA256, signed_body.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    for declared in [None, Some(body_hash.as_str()), Some("UNSIGNED-PAYLOAD")] {
+        let mut sent = vec![
+            ("Authorization", authorization.as_str()),
+            ("Content-Type", "application/json"),
+            ("X-Sdk-Date", now.as_str()),
+        ];
+        if let Some(d) = declared {
+            sent.push(("X-Sdk-Content-Sha256", d));
+        }
+        let (status, _, body) = serve.send("POST", &path, &sent, Some(other_body.to_string()));
+        assert_eq!(
+            (status, &body["error_msg"]),
+            (401, &json!(not_verified)),
+            "{declared:?}"
+        );
+    }
+    // The same signature with the body it signed: accepted.
+    let (status, _, body) = serve.send(
+        "POST",
+        &path,
+        &[
+            ("Authorization", authorization.as_str()),
+            ("Content-Type", "application/json"),
+            ("X-Sdk-Date", now.as_str()),
+        ],
+        Some(signed_body.to_string()),
+    );
+    assert_eq!(status, 201, "{body}");
+    let (_, trackers) = serve.a("GET", "/trackers", None);
+    let names: Vec<&Value> = trackers["trackers"]
+        .as_array()
+        .expect("trackers")
+        .iter()
+        .map(|t| &t["tracker_name"])
+        .collect();
+    assert_eq!(names, [&json!("system")]);
     let (status, _, body) = serve.send("GET", &quotas, &[], None);
     assert_eq!(status, 401);
     assert_eq!(body["error_code"], "APIGW.0301");

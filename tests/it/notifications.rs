@@ -285,10 +285,23 @@ fn the_notification_api_follows_ctss_rules() {
             ),
         ),
         (
-            json!({"notification_name": "x", "operation_type": "complete", "topic_id": "urn:smn:eu-de:p:unknown"}),
+            json!({"notification_name": "x", "operation_type": "complete",
+                   "topic_id": format!("urn:smn:eu-de:{PROJECT_A}:unknown")}),
             error(
                 "CTS.0003",
-                "topic_id \"urn:smn:eu-de:p:unknown\" is not configured on this server: add it to \"topics\" in the configuration, with the URL messages go to",
+                &format!(
+                    "topic_id \"urn:smn:eu-de:{PROJECT_A}:unknown\" is not configured on this server: add it to \"topics\" in the configuration, with the URL messages go to"
+                ),
+            ),
+        ),
+        (
+            json!({"notification_name": "x", "operation_type": "complete",
+                   "topic_id": "urn:smn:eu-de:project-b:alerts"}),
+            error(
+                "CTS.0003",
+                &format!(
+                    "topic_id \"urn:smn:eu-de:project-b:alerts\": a topic of another project (its URN names the project, urn:smn:REGION:{PROJECT_A}:NAME)"
+                ),
             ),
         ),
         (

@@ -148,6 +148,9 @@ impl Identity {
     /// user is still configured with its project.
     pub fn check(&self, token: &str, now_ms: i64) -> Option<IssuedToken> {
         let (signed, tag) = token.rsplit_once('.')?;
+        if !tag.len().is_multiple_of(2) {
+            return None;
+        }
         let tag: Vec<u8> = (0..tag.len() / 2)
             .map(|i| {
                 tag.get(2 * i..2 * i + 2)
@@ -206,6 +209,11 @@ impl Identity {
     /// The user whose ID is `id`.
     pub fn user_by_id(&self, id: &str) -> Option<&User> {
         self.users.iter().find(|u| user_id(u) == id)
+    }
+
+    /// Whether there are no users (nobody can sign in).
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
     }
 
     /// How long a token lasts (ms).

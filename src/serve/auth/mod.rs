@@ -57,6 +57,8 @@ pub struct Caller {
 /// Every way in: tokens, access keys, the identity endpoint's users, an existing Keystone.
 #[derive(Debug)]
 pub struct Auth {
+    /// Password checks of the identity endpoint running at once, at most 2.
+    pub sign_ins: tokio::sync::Semaphore,
     tokens: TokenBook,
     credentials: BTreeMap<String, Credential>,
     identity: Identity,
@@ -72,6 +74,9 @@ pub fn unauthorized(message: impl Into<String>) -> ApiError {
     }
 }
 
+/// Largest body of a signed request to a route other than the trace list's (axum's default).
+const SMALL_BODY_BYTES: usize = 2 << 20;
+
 /// What a wrong key and a wrong signature both get: nothing says which it was.
 const NOT_VERIFIED: &str = "Incorrect IAM authentication information: the signature could not \
                             be verified with this access key";
@@ -80,6 +85,7 @@ impl Auth {
     /// The ways in of `config` (the identity key lives in its data directory).
     pub fn new(config: &ServeConfig) -> Result<Auth> {
         Ok(Auth {
+            sign_ins: tokio::sync::Semaphore::new(2),
             tokens: TokenBook::new(&config.tokens)?,
             credentials: config.credentials.clone(),
             identity: Identity::open(&config.data_dir, &config.users, config.token_lifetime)?,
@@ -128,7 +134,11 @@ impl Auth {
             Err(keystone::KeystoneError::Rejected) => Err(unauthorized(
                 "The token is not valid: unknown or expired X-Auth-Token",
             )),
-            Err(e) => Err(ApiError::bad_request("CTS.0001", e.to_string())),
+            Err(e) => Err(ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "CTS.0001",
+                message: e.to_string(),
+            }),
         }
     }
 
@@ -140,6 +150,11 @@ impl Auth {
         now_ms: i64,
     ) -> (Request, Option<std::result::Result<Caller, ApiError>>) {
         let (parts, body) = request.into_parts();
+        if parts.uri.path().starts_with("/identity/") {
+            // The identity endpoint checks what it is given itself (and never asks another
+            // Keystone: two servers pointing at each other cannot ask each other in a circle).
+            return (Request::from_parts(parts, body), None);
+        }
         let authorization = header(&parts, "authorization").map(str::to_string);
         let token = header(&parts, "x-auth-token").map(str::to_string);
         let request = Request::from_parts(parts, body);
@@ -172,12 +187,37 @@ impl Auth {
             Ok(auth) => auth,
             Err(e) => return (request, Err(unauthorized(e.to_string()))),
         };
+        let (parts, body) = request.into_parts();
+        let envelope = {
+            let headers: Vec<(&str, &str)> = parts
+                .headers
+                .iter()
+                .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+                .collect();
+            signature::check_envelope(&headers, &auth, now_ms)
+        };
+        let request = Request::from_parts(parts, body);
+        if let Err(e) = envelope {
+            return (
+                request,
+                Err(unauthorized(format!(
+                    "Incorrect IAM authentication information: {e}"
+                ))),
+            );
+        }
         let Some(credential) = self.credentials.get(&auth.access) else {
             // Not read: the body of a request nobody may make.
             return (request, Err(unauthorized(NOT_VERIFIED)));
         };
         let (parts, body) = request.into_parts();
-        let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        // The body a signature covers, read here: as much as the route takes (a recording's
+        // traces, or a small JSON document).
+        let limit = if parts.uri.path().ends_with("/traces") {
+            MAX_BODY_BYTES
+        } else {
+            SMALL_BODY_BYTES
+        };
+        let bytes = match axum::body::to_bytes(body, limit).await {
             Ok(bytes) => bytes,
             Err(e) => {
                 let request = Request::from_parts(parts, axum::body::Body::empty());

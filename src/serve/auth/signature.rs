@@ -11,7 +11,7 @@
 //! The canonical URI is the path decoded, each segment encoded again with every byte but
 //! `A-Z a-z 0-9 - _ . ~` percent-encoded, and a `/` at the end; the canonical query is the pairs
 //! decoded, sorted by key then value, encoded the same way. The payload is hashed as received,
-//! never re-serialised. The signature is compared in constant time ([`ring::hmac::verify`]).
+//! never re-serialised, and never taken from a header (`UNSIGNED-PAYLOAD` is refused). The signature is compared in constant time ([`ring::hmac::verify`]).
 
 use ring::digest::{SHA256, digest};
 use ring::hmac;
@@ -186,13 +186,9 @@ pub fn canonical_request(
             .ok_or_else(|| SignatureError::MissingHeader(name.clone()))?;
         headers.push_str(&format!("{name}:{}\n", value.trim()));
     }
-    let payload = if request.body.is_empty() {
-        hex_sha256(b"")
-    } else if let Some(declared) = request.header("x-sdk-content-sha256") {
-        declared.to_string()
-    } else {
-        hex_sha256(request.body)
-    };
+    // Always the hash of the bytes received: a declared `X-Sdk-Content-Sha256` (or
+    // `UNSIGNED-PAYLOAD`) is not trusted, so a body can never be swapped under a signature.
+    let payload = hex_sha256(request.body);
     Ok([
         request.method.to_ascii_uppercase(),
         canonical_uri(request.path),
@@ -233,6 +229,46 @@ pub fn sign(
     Ok(hex(hmac::sign(&key, to_sign.as_bytes()).as_ref()))
 }
 
+/// What can be checked without the secret key: the signed headers are there, `X-Sdk-Date` is
+/// within [`MAX_SKEW_MS`] of the server's clock `now_ms`, the signature is hex. Checked for every
+/// request before its access key is looked up, so these answers say nothing about which keys
+/// exist.
+pub fn check_envelope(
+    headers: &[(&str, &str)],
+    auth: &Authorization,
+    now_ms: i64,
+) -> Result<(), SignatureError> {
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| *v)
+    };
+    for name in &auth.signed_headers {
+        if header(name).is_none() {
+            return Err(SignatureError::MissingHeader(name.clone()));
+        }
+    }
+    let date = header(DATE_HEADER)
+        .ok_or_else(|| SignatureError::Date("missing".into()))?
+        .trim();
+    let signed_at = chrono::NaiveDateTime::parse_from_str(date, "%Y%m%dT%H%M%SZ")
+        .map_err(|_| SignatureError::Date(format!("{date:?} is not YYYYMMDDTHHMMSSZ")))?
+        .and_utc()
+        .timestamp_millis();
+    if (now_ms - signed_at).abs() > MAX_SKEW_MS {
+        return Err(SignatureError::Date(format!(
+            "{date} is more than 15 minutes from the server's time"
+        )));
+    }
+    if auth.signature.len() != 64 || !auth.signature.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(SignatureError::Malformed(
+            "Signature is not 64 hex digits".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Check `request`'s signature under `auth` with `secret` (the SK of `auth.access`), and its
 /// `X-Sdk-Date` against the server's clock `now_ms`.
 pub fn verify(
@@ -250,6 +286,9 @@ pub fn verify(
         return Err(SignatureError::Date(format!(
             "{date} is more than 15 minutes from the server's time"
         )));
+    }
+    if !auth.signature.len().is_multiple_of(2) {
+        return Err(SignatureError::Malformed("Signature is not hex".into()));
     }
     let given: Vec<u8> = (0..auth.signature.len() / 2)
         .map(|i| u8::from_str_radix(auth.signature.get(2 * i..2 * i + 2).unwrap_or("zz"), 16))
