@@ -384,7 +384,7 @@ pub async fn create_tracker(
 ) -> Result<StoredTracker, ApiError> {
     let kind = tracker_type(body)?;
     let name = tracker_name(body, kind)?;
-    let mut book = project.trackers.lock().await;
+    let book = project.trackers.lock().await;
     if kind == "system" && book.count("system") > 0 {
         return Err(ApiError::bad_request(
             "CTS.0201",
@@ -458,11 +458,21 @@ pub async fn create_tracker(
         tracker.data_bucket = Some(tracked);
     }
     let bucket = tracker.obs_info.bucket_name.clone();
+    // The bucket is created and probed without the book locked: a slow object store delays
+    // this call, not the recordings of the project (which read the book).
+    drop(book);
     if tracker.obs_info.is_obs_created && !bucket.is_empty() {
         create_bucket(server, &bucket).await?;
     }
     tracker.detail = bucket_problem(server, &bucket).await.map(str::to_string);
     tracker.obs_info.is_authorized_bucket = !bucket.is_empty() && tracker.detail.is_none();
+    let mut book = project.trackers.lock().await;
+    if book.get(name).is_some() || (kind == "system" && book.count("system") > 0) {
+        return Err(ApiError::bad_request(
+            "CTS.0208",
+            format!("the tracker {name:?} already exists"),
+        ));
+    }
     let stored = StoredTracker {
         tracker,
         transferred_to: now,
@@ -537,13 +547,14 @@ pub async fn update_tracker(
 ) -> Result<StoredTracker, ApiError> {
     let kind = tracker_type(body)?;
     let name = tracker_name(body, kind)?;
-    let mut book = project.trackers.lock().await;
-    let mut tracker = book
+    let book = project.trackers.lock().await;
+    let read = book
         .get(name)
         .filter(|t| t.tracker.tracker_type == kind)
         .ok_or_else(|| ApiError::no_tracker(name))?
         .tracker
         .clone();
+    let mut tracker = read.clone();
     if let Some(status) = &body.status {
         set_status(&mut tracker, status)?;
     }
@@ -569,6 +580,9 @@ pub async fn update_tracker(
         }
     }
     let bucket = tracker.obs_info.bucket_name.clone();
+    // As in create: the bucket is probed without the book locked; the change applies only to the
+    // tracker as it was read.
+    drop(book);
     if body.obs_info.as_ref().and_then(|o| o.is_obs_created) == Some(true)
         && !bucket.is_empty()
         && bucket != old_bucket
@@ -577,9 +591,19 @@ pub async fn update_tracker(
     }
     tracker.detail = bucket_problem(server, &bucket).await.map(str::to_string);
     tracker.obs_info.is_authorized_bucket = !bucket.is_empty() && tracker.detail.is_none();
+    let mut book = project.trackers.lock().await;
     let stored = book
         .get_mut(name)
         .ok_or_else(|| ApiError::no_tracker(name))?;
+    if stored.tracker != read {
+        return Err(ApiError {
+            status: StatusCode::CONFLICT,
+            code: "CTS.0003",
+            message: format!(
+                "the tracker {name:?} was changed by another request meanwhile: send the change again"
+            ),
+        });
+    }
     let before = std::mem::replace(&mut stored.tracker, tracker);
     let updated = stored.clone();
     if let Err(e) = book.save() {
