@@ -49,7 +49,7 @@ fn main() {
 
 /// Notification `k` of the benchmark: `customized` with 10 operations (deletes on 10 of the 12
 /// services) and a filter of 6 rules (the most CTS allows) that holds for one resource in 5000:
-/// every trace is checked, few fire.
+/// every trace is checked, few fire (about 1,500 messages in a million traces, all delivered).
 fn notification(k: usize, topic: &str) -> Value {
     let operations: Vec<Value> = (0..10)
         .map(|j| {
@@ -64,7 +64,9 @@ fn notification(k: usize, topic: &str) -> Value {
         "operations": operations,
         "topic_id": topic,
         "filter": {"condition": "AND", "is_support_filter": true, "rule": [
-            format!("resource_id = res-{}", (k * 48) % 5000),
+            // One notification in ten names a resource that deletes happen to (index ≡ 2 mod 4):
+            // about 150 messages each.
+            format!("resource_id = res-{}", (k * 48 + if k % 10 == 0 { 2 } else { 0 }) % 5000),
             "trace_type = ApiCall",
             "api_version = v2",
             "trace_rating != warning",

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
-use crate::notify::book::{Notification, Rule, parse_rule};
+use crate::notify::book::{FILTER_FIELDS, Notification, Rule, parse_rule};
 
 /// A notification as the matcher checks it.
 #[derive(Debug, Clone)]
@@ -25,9 +25,12 @@ pub struct Target {
     /// Where its messages go.
     pub topic_id: String,
     users: Option<HashSet<String>>,
-    /// `(all rules must hold, the rules)`.
-    filter: Option<(bool, Vec<Rule>)>,
+    /// `(all rules must hold, the rules as (field's index in FILTER_FIELDS, `=`, value))`.
+    filter: Option<(bool, Vec<FieldRule>)>,
 }
+
+/// A filter rule compiled: the field's index in [`FILTER_FIELDS`], `=` (true) or `!=`, the value.
+type FieldRule = (usize, bool, String);
 
 type Index = HashMap<String, HashMap<String, HashMap<String, Vec<usize>>>>;
 
@@ -79,7 +82,15 @@ impl Matcher {
                 .flat_map(|g| g.user_list.iter().cloned())
                 .collect();
             let filter = n.filter.as_ref().filter(|f| f.is_support_filter).map(|f| {
-                let rules = f.rule.iter().filter_map(|r| parse_rule(r).ok()).collect();
+                let rules = f
+                    .rule
+                    .iter()
+                    .filter_map(|r| parse_rule(r).ok())
+                    .filter_map(|r: Rule| {
+                        let field = FILTER_FIELDS.iter().position(|f| *f == r.field)?;
+                        Some((field, r.equal, r.value))
+                    })
+                    .collect();
                 (f.condition == "AND", rules)
             });
             let index = m.targets.len();
@@ -137,31 +148,51 @@ impl Matcher {
             .complete
             .iter()
             .chain(by_operation.into_iter().flatten());
+        // The fields rules test, read from the trace once (and only when a notification may fire).
+        let mut fields: Option<Fields<'_>> = None;
         for &i in candidates {
-            if !out.contains(&i) && self.fires(&self.targets[i], trace) {
+            let fields = fields.get_or_insert_with(|| Fields::of(trace));
+            if !out.contains(&i) && fires(&self.targets[i], fields) {
                 out.push(i);
             }
         }
     }
+}
 
-    fn fires(&self, target: &Target, trace: &Map<String, Value>) -> bool {
-        if let Some(users) = &target.users
-            && !operator(trace).is_some_and(|u| users.contains(u))
-        {
-            return false;
+/// The values of a trace that notifications test: the operator and each of [`FILTER_FIELDS`].
+struct Fields<'t> {
+    operator: Option<&'t str>,
+    values: Vec<Option<Cow<'t, str>>>,
+}
+
+impl<'t> Fields<'t> {
+    fn of(trace: &'t Map<String, Value>) -> Fields<'t> {
+        Fields {
+            operator: operator(trace),
+            values: FILTER_FIELDS.iter().map(|f| text(trace, f)).collect(),
         }
-        let Some((all, rules)) = &target.filter else {
-            return true;
-        };
-        let holds = |rule: &Rule| {
-            let same = text(trace, rule.field).is_some_and(|v| v == rule.value.as_str());
-            same == rule.equal
-        };
-        if *all {
-            rules.iter().all(holds)
-        } else {
-            rules.is_empty() || rules.iter().any(holds)
-        }
+    }
+}
+
+fn fires(target: &Target, fields: &Fields<'_>) -> bool {
+    if let Some(users) = &target.users
+        && !fields.operator.is_some_and(|u| users.contains(u))
+    {
+        return false;
+    }
+    let Some((all, rules)) = &target.filter else {
+        return true;
+    };
+    let holds = |(field, equal, value): &FieldRule| {
+        let same = fields.values[*field]
+            .as_deref()
+            .is_some_and(|v| v == value.as_str());
+        same == *equal
+    };
+    if *all {
+        rules.iter().all(holds)
+    } else {
+        rules.is_empty() || rules.iter().any(holds)
     }
 }
 

@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 
 use cts_core::decode::decode_file;
 
-use crate::notify::outbox::put_matches;
+use crate::notify::outbox::messages;
 use crate::serve::api::ApiError;
 use crate::serve::authorized::Authorized;
 use crate::serve::book::SYSTEM;
@@ -252,16 +252,16 @@ pub async fn record(
     }
     // The messages the traces fire are durable before the traces are acknowledged.
     let matcher = project.matcher();
-    let fired = if matcher.is_empty() {
-        0
-    } else {
+    let messages = messages(&matcher, &traces);
+    let fired = messages.len();
+    if fired > 0 {
         let outbox = project.outbox.clone();
         let time = ticket.time;
-        tokio::task::spawn_blocking(move || put_matches(&outbox, &matcher, &traces, time))
+        tokio::task::spawn_blocking(move || outbox.put(messages, time))
             .await
             .map_err(|e| ApiError::internal("CTS.0004", e))?
-            .map_err(|e| ApiError::internal("CTS.0004", e))?
-    };
+            .map_err(|e| ApiError::internal("CTS.0004", e))?;
+    }
     let stored = project
         .hot
         .append(decoded.batch)
