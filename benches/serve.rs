@@ -66,7 +66,7 @@ fn notification(k: usize, topic: &str) -> Value {
         "filter": {"condition": "AND", "is_support_filter": true, "rule": [
             // One notification in ten names a resource that deletes happen to (index ≡ 2 mod 4):
             // about 150 messages each.
-            format!("resource_id = res-{}", (k * 48 + if k % 10 == 0 { 2 } else { 0 }) % 5000),
+            format!("resource_id = res-{}", (k * 48 + if k.is_multiple_of(10) { 2 } else { 0 }) % 5000),
             "trace_type = ApiCall",
             "api_version = v2",
             "trace_rating != warning",

@@ -1,9 +1,9 @@
 //! The outbox: messages that matched, kept durably until their receiver has them.
 //!
 //! A recording (or an ingest) that fires notifications writes one file with all its messages
-//! into the project's `outbox/` (temporary file, sync, rename, sync of the folder) **before** its
-//! traces are appended to the hot store and acknowledged: a trace acknowledged has its messages
-//! on disk. A file is removed once each of its messages was delivered (or failed for good,
+//! into the project's `outbox/` (temporary file, sync, rename, sync of the folder) before its
+//! traces are acknowledged (`cts serve` syncs it side by side with the traces' append; `cts
+//! ingest` before the append): a trace acknowledged has its messages on disk. A file is removed once each of its messages was delivered (or failed for good,
 //! which the delivery log keeps); a server stopped in between sends the whole file again after
 //! a restart. At least once: never zero times, sometimes twice.
 

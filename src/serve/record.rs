@@ -254,19 +254,24 @@ pub async fn record(
     let matcher = project.matcher();
     let messages = messages(&matcher, &traces);
     let fired = messages.len();
-    if fired > 0 {
-        let outbox = project.outbox.clone();
-        let time = ticket.time;
+    // Both durable before the answer, synced side by side: the messages in the outbox, the traces
+    // in the hot store's log. A recording not answered may have either, both or neither; the
+    // client sends it again, and the messages are written again (at least once).
+    let outbox = project.outbox.clone();
+    let time = ticket.time;
+    let written = async move {
+        if messages.is_empty() {
+            return Ok(());
+        }
         tokio::task::spawn_blocking(move || outbox.put(messages, time))
             .await
             .map_err(|e| ApiError::internal("CTS.0004", e))?
-            .map_err(|e| ApiError::internal("CTS.0004", e))?;
-    }
-    let stored = project
-        .hot
-        .append(decoded.batch)
-        .await
-        .map_err(|e| ApiError::internal("CTS.0004", e))?;
+            .map(|_| ())
+            .map_err(|e| ApiError::internal("CTS.0004", e))
+    };
+    let (written, stored) = tokio::join!(written, project.hot.append(decoded.batch));
+    written?;
+    let stored = stored.map_err(|e| ApiError::internal("CTS.0004", e))?;
     drop(ticket);
     if fired > 0 {
         server.outbox_written.notify_one();

@@ -453,8 +453,8 @@ fn matching_traces_reach_the_receiver_at_least_once() {
         ["t1", "t4", "t5"]
     );
 
-    // Stopped with the messages in the outbox, its traces not yet appended: sent, though the
-    // recording failed (the client sends again: at least once).
+    // Stopped with the messages in the outbox, the recording not answered: sent after the
+    // restart (the client would send the recording again: at least once).
     serve.kill();
     let at_outbox = format!("{}=return(abort)", fp::NOTIFY_OUTBOX_WRITTEN);
     let serve_stopping = Serve::start(&data, &args, &[("FAILPOINTS", &at_outbox)]);
@@ -505,8 +505,6 @@ fn matching_traces_reach_the_receiver_at_least_once() {
         smn_traces(&receiver.wait_for("/smn", 5)),
         ["t1", "t4", "t5", "t6", "t6"]
     );
-    let (_, page) = serve.a("GET", "/traces?trace_id=t6", None);
-    assert_eq!(page["traces"], json!([]), "t6 was never recorded");
     drop(serve);
 
     // cts ingest into the project's folder fires them too; cts serve sends them.
@@ -561,7 +559,13 @@ fn matching_traces_reach_the_receiver_at_least_once() {
         "notification_name,outcome,n\ndeleted_users,delivered,7\nincidents,delivered,1\n"
     );
 
-    // Replay: what deleted_users would have fired among the stored traces (t6 was never stored).
+    // Replay: what deleted_users would have fired among the stored traces. t6 is stored when its
+    // append was synced before the stop (the recording was not answered either way).
+    let t6_stored = sql_csv(
+        &project,
+        "SELECT count(*) AS n FROM traces WHERE trace_id = 't6'",
+    );
+    let t6_stored = t6_stored == "n\n1\n";
     let out = cts(&project)
         .args([
             "notifications",
@@ -584,10 +588,16 @@ fn matching_traces_reach_the_receiver_at_least_once() {
         .collect();
     let mut sorted = ids.clone();
     sorted.sort();
-    assert_eq!(sorted, ["i1", "t1", "t4", "t5"]);
+    let (mut expected, mut fired, mut stored) = (vec!["i1", "t1", "t4", "t5"], 4, 7);
+    if t6_stored {
+        expected.push("t6");
+        (fired, stored) = (5, 8);
+    }
+    assert_eq!(sorted, expected);
     assert!(
-        String::from_utf8_lossy(&out.stderr)
-            .contains("4 of 7 traces would have fired deleted_users"),
+        String::from_utf8_lossy(&out.stderr).contains(&format!(
+            "{fired} of {stored} traces would have fired deleted_users"
+        )),
         "{out:?}"
     );
 }

@@ -68,8 +68,8 @@ pub const EXPORT_WRITING: &str = "export.writing";
 /// Export: one Parquet file written.
 pub const EXPORT_FILE_WRITTEN: &str = "export.file-written";
 
-/// Notifications: the messages a recording fires written to the outbox, its traces not yet
-/// appended to the hot store.
+/// Notifications: the messages a recording fires written to the outbox, the recording not yet
+/// acknowledged.
 pub const NOTIFY_OUTBOX_WRITTEN: &str = "notify.outbox-written";
 /// Notifications: a message delivered (its receiver answered 2xx), its outbox file not yet
 /// removed.
