@@ -79,14 +79,7 @@ pub(crate) async fn run(action: NotificationAction, context: &Context) -> Result
                 Error::invalid(format!("notification {name:?} has no topic_id to send to"))
             })?;
             let now = chrono::Utc::now().timestamp_millis();
-            let message = Message {
-                message_id: uuid::Uuid::new_v4().to_string(),
-                notification_id: n.notification_id,
-                notification_name: n.notification_name,
-                notification_type: n.notification_type,
-                topic_id: topic,
-                trace: cts::serve::notifications::sample_trace(now),
-            };
+            let message = Message::test(&n, topic, now);
             let id = message.message_id.clone();
             let outbox = Outbox::of(&context.data_dir);
             outbox.put(vec![message], now)?;

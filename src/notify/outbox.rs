@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::notify::book::Notification;
 use crate::notify::matcher::Matcher;
 
 /// The folder, in a project's folder, of messages not yet delivered.
@@ -35,6 +36,32 @@ pub struct Message {
     pub topic_id: String,
     /// The trace, as CTS writes it.
     pub trace: Value,
+}
+
+impl Message {
+    /// A test message of `notification` to `topic` at `now_ms`: a trace of `cts-test` that says
+    /// it is a test.
+    pub fn test(notification: &Notification, topic: String, now_ms: i64) -> Message {
+        Message {
+            message_id: uuid::Uuid::new_v4().to_string(),
+            notification_id: notification.notification_id.clone(),
+            notification_name: notification.notification_name.clone(),
+            notification_type: notification.notification_type.clone(),
+            topic_id: topic,
+            trace: serde_json::json!({
+                "trace_id": format!("cts-test-{}", uuid::Uuid::new_v4()),
+                "time": now_ms,
+                "record_time": now_ms,
+                "service_type": "CTS",
+                "resource_type": "notification",
+                "trace_name": "testNotification",
+                "trace_rating": "normal",
+                "trace_type": "SystemAction",
+                "user": {"name": "cts-test"},
+                "message": "a test message of cts: this notification's topic receives messages",
+            }),
+        }
+    }
 }
 
 /// What an outbox file holds.

@@ -213,6 +213,24 @@ fn v3_query(mut q: BTreeMap<String, String>, tracker: &str) -> BTreeMap<String, 
     q
 }
 
+/// The legacy trace list of `tracker`: the v3 page, each trace then shaped by `edge`.
+async fn legacy_page(
+    server: &Server,
+    project: &crate::serve::server::Project,
+    tracker: &str,
+    query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
+    edge: fn(&mut Map<String, Value>),
+) -> Result<Response, ApiError> {
+    let q = v3_query(query_of(query)?, tracker);
+    let (mut traces, marker) = list::list_page(server, project, &q).await?;
+    for trace in &mut traces {
+        if let Some(map) = trace.as_object_mut() {
+            edge(map);
+        }
+    }
+    Ok(list::answer(traces, marker))
+}
+
 /// `GET /v1.0/{project_id}/{tracker_name}/trace`: `user` as a JSON string.
 pub async fn traces_v1(
     State(server): State<Arc<Server>>,
@@ -220,14 +238,12 @@ pub async fn traces_v1(
     Path((_, tracker)): Path<(String, String)>,
     query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let q = v3_query(query_of(query)?, &tracker);
-    let (mut traces, marker) = list::list_page(&server, &project, &q).await?;
-    for trace in &mut traces {
+    legacy_page(&server, &project, &tracker, query, |trace| {
         if let Some(user) = trace.get_mut("user").filter(|u| u.is_object()) {
             *user = Value::from(user.to_string());
         }
-    }
-    Ok(list::answer(traces, marker))
+    })
+    .await
 }
 
 /// `GET /v2.0/{project_id}/{tracker_name}/trace`: `user` as an object, `trace_status` beside
@@ -238,18 +254,10 @@ pub async fn traces_v2(
     Path((_, tracker)): Path<(String, String)>,
     query: Result<Query<BTreeMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let q = v3_query(query_of(query)?, &tracker);
-    let (mut traces, marker) = list::list_page(&server, &project, &q).await?;
-    for trace in &mut traces {
-        if let Some(map) = trace.as_object_mut() {
-            add_status(map);
+    legacy_page(&server, &project, &tracker, query, |trace| {
+        if let Some(rating) = trace.get("trace_rating").cloned() {
+            trace.insert("trace_status".into(), rating);
         }
-    }
-    Ok(list::answer(traces, marker))
-}
-
-fn add_status(trace: &mut Map<String, Value>) {
-    if let Some(rating) = trace.get("trace_rating").cloned() {
-        trace.insert("trace_status".into(), rating);
-    }
+    })
+    .await
 }

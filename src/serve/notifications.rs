@@ -11,7 +11,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::notify::book::{
     Filter, Invalid, Notification, NotificationBook, Operation, QUOTA, UserGroup, check, type_of,
@@ -263,22 +263,6 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// A trace to test a notification with: a login of `cts-test`.
-pub fn sample_trace(now_ms: i64) -> Value {
-    json!({
-        "trace_id": format!("cts-test-{}", uuid::Uuid::new_v4()),
-        "time": now_ms,
-        "record_time": now_ms,
-        "service_type": "CTS",
-        "resource_type": "notification",
-        "trace_name": "testNotification",
-        "trace_rating": "normal",
-        "trace_type": "SystemAction",
-        "user": {"name": "cts-test"},
-        "message": "a test message of cts: this notification's topic receives messages",
-    })
-}
-
 /// `POST /v3/{project_id}/notifications/{notification_id}/test` (not in CTS): send a test
 /// message to the notification's topic (through the outbox, like any other); 202 and its ID.
 pub async fn test(
@@ -301,14 +285,7 @@ pub async fn test(
         )));
     };
     let now = chrono::Utc::now().timestamp_millis();
-    let message = Message {
-        message_id: uuid::Uuid::new_v4().to_string(),
-        notification_id: n.notification_id,
-        notification_name: n.notification_name,
-        notification_type: n.notification_type,
-        topic_id: topic,
-        trace: sample_trace(now),
-    };
+    let message = Message::test(&n, topic, now);
     let message_id = message.message_id.clone();
     let outbox = project.outbox.clone();
     tokio::task::spawn_blocking(move || outbox.put(vec![message], now))
