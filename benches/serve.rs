@@ -1,10 +1,17 @@
 //! Recording throughput and trace-list latency of a running `cts serve` (benches/serve.sh).
 //!
-//! usage: serve URL TOKEN PROJECT TRACES BATCH CONCURRENCY
+//! usage: serve URL TOKEN PROJECT TRACES BATCH CONCURRENCY [NOTIFICATIONS TOPIC]
+//!        serve receive
 //!
 //! Records TRACES traces spread over the last 7 days, BATCH per request, CONCURRENCY requests
 //! at a time (each answered once durable), then times trace-list queries (median and worst of
-//! 20 after a warm-up). Prints a Markdown table.
+//! 20 after a warm-up). Prints a Markdown table. With NOTIFICATIONS, first creates that many
+//! key-event notifications sending to TOPIC.
+//!
+//! `serve receive` is the notifications' receiver: an HTTP server on 127.0.0.1 (its port printed
+//! first) that answers 200 to every POST. It runs on the same two cores as the server, so it is
+//! kept small (one thread, connections kept alive): what the benchmark measures is cts, not the
+//! receiver.
 
 use std::time::{Duration, Instant};
 
@@ -15,6 +22,10 @@ fn main() {
         .skip(1)
         .filter(|a| a != "--bench")
         .collect();
+    if args.first().map(String::as_str) == Some("receive") {
+        receive();
+        return;
+    }
     if args.len() < 6 {
         // `cargo test --all-targets` runs this binary with no arguments: nothing to do.
         println!("usage: serve URL TOKEN PROJECT TRACES BATCH CONCURRENCY [NOTIFICATIONS TOPIC]");
@@ -45,6 +56,23 @@ fn main() {
         concurrency,
         notifications,
     ));
+}
+
+/// The notifications' receiver: prints its port, then answers 200 to every POST until killed.
+fn receive() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the receiver");
+        let port = listener.local_addr().expect("address").port();
+        println!("{port}");
+        let app = axum::Router::new().route("/", axum::routing::post(|| async { "" }));
+        axum::serve(listener, app).await.expect("receive");
+    });
 }
 
 /// Notification `k` of the benchmark: `customized` with 10 operations (deletes on 10 of the 12

@@ -3,7 +3,8 @@
 # (default 1,000,000) recorded over HTTP into an empty hot store, BATCH per request (default
 # 1000), CONCURRENCY requests at a time (default 4); then the same recording with NOTIFICATIONS
 # key-event notifications (default 100; 0 skips it) matched on every trace, their few messages
-# sent to a receiver on loopback, and the ratio of the two. One command: benches/serve.sh [TRACES]
+# sent to a receiver on loopback, and the ratio of the two (medians of ROUNDS alternating runs of
+# each, default 3). One command: benches/serve.sh [TRACES]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 traces=${1:-1000000}
@@ -19,17 +20,10 @@ bench=$(ls -t "$CARGO_TARGET_DIR"/release/deps/serve-* | grep -v '\.d$' | head -
 notifications=${NOTIFICATIONS:-100}
 topic="urn:smn:eu-de:bench-project:bench"
 
-# A receiver of the notifications' messages: answers 200 to every POST.
-receiver_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-python3 -c "
-import http.server
-class H(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get('Content-Length', 0)))
-        self.send_response(200); self.end_headers()
-    def log_message(self, *a): pass
-http.server.ThreadingHTTPServer(('127.0.0.1', $receiver_port), H).serve_forever()
-" &
+# The receiver of the notifications' messages (answers 200 to every POST), kept small: it runs
+# on the same cores as the server.
+exec 3< <("$bench" receive)
+read -r receiver_port <&3
 receiver=$!
 servers=()
 trap 'kill $receiver "${servers[@]}" 2>/dev/null || true' EXIT
@@ -64,11 +58,28 @@ round() {
 
 rate() { grep -o '[0-9]* traces/s' "$work/serve-$traces-$1/report.txt" | head -1 | cut -d' ' -f1; }
 
-round plain 0
+# Rounds without and with notifications, alternating, ROUNDS times each (default 3): plain runs
+# alone vary by about 15% here, so the ratio is of the medians.
+rounds=${ROUNDS:-3}
+plain=() notified=()
+for r in $(seq "$rounds"); do
+  printf '\n=== round %s of %s: recording without notifications ===\n' "$r" "$rounds"
+  round plain 0
+  plain+=("$(rate plain)")
+  if [ "$notifications" -gt 0 ]; then
+    printf '\n=== round %s of %s: the same recording with %s notifications ===\n' "$r" "$rounds" "$notifications"
+    round notified "$notifications"
+    notified+=("$(rate notified)")
+  fi
+done
 if [ "$notifications" -gt 0 ]; then
-  printf '\n--- the same recording with %s notifications ---\n' "$notifications"
-  round notified "$notifications"
-  plain=$(rate plain)
-  notified=$(rate notified)
-  python3 -c "print(f'\nrecording with $notifications notifications: $notified traces/s against $plain without: {$notified / $plain:.2f}x')"
+  python3 - "${plain[*]}" "${notified[*]}" <<PY
+import statistics, sys
+plain = [int(x) for x in sys.argv[1].split()]
+notified = [int(x) for x in sys.argv[2].split()]
+p, n = statistics.median(plain), statistics.median(notified)
+print(f"\nrecording without notifications: {plain} traces/s, median {p:.0f}")
+print(f"recording with $notifications notifications: {notified} traces/s, median {n:.0f}")
+print(f"ratio of the medians: {n / p:.2f}x")
+PY
 fi

@@ -2,9 +2,12 @@
 //! trace's operation is one of its `operations` (or it is `complete`), its operator is in
 //! `notify_user_list` (when one is given), and its filter holds.
 //!
-//! A [`Matcher`] is compiled once per change of a project's notifications: `customized`
-//! notifications are indexed by service, resource type and trace name, so a trace costs three
-//! hash lookups whatever the number of notifications, plus the check of the few it may fire.
+//! A [`Matcher`] is compiled once per change of a project's notifications, into two levels of
+//! index: `customized` notifications by service, resource type and trace name; then, within
+//! each operation (and among the `complete` ones), those whose filter needs `FIELD = VALUE`
+//! (an `AND` filter with an `=` rule) by that field's value. A trace costs a few hash lookups
+//! whatever the number of notifications, plus the full check of the few that may still fire;
+//! it reads only the fields those need, each once.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -25,23 +28,67 @@ pub struct Target {
     /// Where its messages go.
     pub topic_id: String,
     users: Option<HashSet<String>>,
-    /// `(all rules must hold, the rules as (field's index in FILTER_FIELDS, `=`, value))`.
+    /// `(all rules must hold, the rules)`.
     filter: Option<(bool, Vec<FieldRule>)>,
 }
 
 /// A filter rule compiled: the field's index in [`FILTER_FIELDS`], `=` (true) or `!=`, the value.
 type FieldRule = (usize, bool, String);
 
-type Index = HashMap<String, HashMap<String, HashMap<String, Vec<usize>>>>;
+/// The targets one lookup reaches: those a trace may fire whatever its fields, and those that
+/// need a field to hold one value, by that field and value.
+#[derive(Debug, Default)]
+struct Candidates {
+    any: Vec<usize>,
+    /// `(field's index in FILTER_FIELDS, value → targets)`.
+    by_value: Vec<(usize, HashMap<String, Vec<usize>>)>,
+}
+
+impl Candidates {
+    fn add(&mut self, index: usize, target: &Target) {
+        let needed = match &target.filter {
+            Some((true, rules)) => rules.iter().find(|(_, equal, _)| *equal),
+            _ => None,
+        };
+        let list = match needed {
+            None => &mut self.any,
+            Some((field, _, value)) => {
+                let at = match self.by_value.iter().position(|(f, _)| f == field) {
+                    Some(at) => at,
+                    None => {
+                        self.by_value.push((*field, HashMap::new()));
+                        self.by_value.len() - 1
+                    }
+                };
+                self.by_value[at].1.entry(value.clone()).or_default()
+            }
+        };
+        if !list.contains(&index) {
+            list.push(index);
+        }
+    }
+
+    /// The targets `fields`' trace may fire, appended to `out`.
+    fn collect(&self, fields: &mut Fields<'_>, out: &mut Vec<usize>) {
+        out.extend_from_slice(&self.any);
+        for (field, by_value) in &self.by_value {
+            if let Some(targets) = fields.get(*field).and_then(|v| by_value.get(v)) {
+                out.extend_from_slice(targets);
+            }
+        }
+    }
+}
+
+/// service → resource type → trace name → candidates.
+type Index = HashMap<String, HashMap<String, HashMap<String, Candidates>>>;
 
 /// The enabled notifications of a project, compiled.
 #[derive(Debug, Default)]
 pub struct Matcher {
     targets: Vec<Target>,
-    /// service → resource type → trace name → targets.
     by_operation: Index,
-    /// Targets of `complete` notifications.
-    complete: Vec<usize>,
+    /// The `complete` notifications.
+    complete: Candidates,
 }
 
 /// A field of a trace as text (numbers and booleans written as JSON writes them).
@@ -93,20 +140,23 @@ impl Matcher {
                     .collect();
                 (f.condition == "AND", rules)
             });
-            let index = m.targets.len();
-            m.targets.push(Target {
+            let target = Target {
                 notification_id: n.notification_id.clone(),
                 notification_name: n.notification_name.clone(),
                 notification_type: n.notification_type.clone(),
                 topic_id: topic.clone(),
                 users: (!users.is_empty()).then_some(users),
                 filter,
-            });
+            };
+            let index = m.targets.len();
             if n.operation_type == "complete" {
-                m.complete.push(index);
-                continue;
+                m.complete.add(index, &target);
             }
-            for op in &n.operations {
+            for op in n
+                .operations
+                .iter()
+                .filter(|_| n.operation_type != "complete")
+            {
                 let names = m
                     .by_operation
                     .entry(op.service_type.clone())
@@ -114,12 +164,10 @@ impl Matcher {
                     .entry(op.resource_type.clone())
                     .or_default();
                 for name in &op.trace_names {
-                    let targets = names.entry(name.clone()).or_default();
-                    if !targets.contains(&index) {
-                        targets.push(index);
-                    }
+                    names.entry(name.clone()).or_default().add(index, &target);
                 }
             }
+            m.targets.push(target);
         }
         m
     }
@@ -134,49 +182,65 @@ impl Matcher {
         &self.targets[index]
     }
 
-    /// The targets `trace` fires, into `out` (cleared first), each once.
+    /// The targets `trace` fires, into `out` (cleared first), each once, in the order of the
+    /// notifications.
     pub fn matches(&self, trace: &Map<String, Value>, out: &mut Vec<usize>) {
         out.clear();
         if self.targets.is_empty() {
             return;
         }
-        let by_operation = text(trace, "service_type")
+        let mut fields = Fields::of(trace);
+        self.complete.collect(&mut fields, out);
+        let operation = text(trace, "service_type")
             .and_then(|s| self.by_operation.get(s.as_ref()))
             .and_then(|r| text(trace, "resource_type").and_then(|t| r.get(t.as_ref())))
             .and_then(|n| text(trace, "trace_name").and_then(|t| n.get(t.as_ref())));
-        let candidates = self
-            .complete
-            .iter()
-            .chain(by_operation.into_iter().flatten());
-        // The fields rules test, read from the trace once (and only when a notification may fire).
-        let mut fields: Option<Fields<'_>> = None;
-        for &i in candidates {
-            let fields = fields.get_or_insert_with(|| Fields::of(trace));
-            if !out.contains(&i) && fires(&self.targets[i], fields) {
-                out.push(i);
-            }
+        if let Some(candidates) = operation {
+            candidates.collect(&mut fields, out);
         }
+        if out.is_empty() {
+            return;
+        }
+        out.sort_unstable();
+        out.dedup();
+        out.retain(|&i| fires(&self.targets[i], &mut fields));
     }
 }
 
-/// The values of a trace that notifications test: the operator and each of [`FILTER_FIELDS`].
+/// The values of a trace that notifications test (the operator and each of [`FILTER_FIELDS`]),
+/// each read when first needed.
 struct Fields<'t> {
-    operator: Option<&'t str>,
-    values: Vec<Option<Cow<'t, str>>>,
+    trace: &'t Map<String, Value>,
+    operator: Option<Option<&'t str>>,
+    values: [Option<Option<Cow<'t, str>>>; FILTER_FIELDS.len()],
 }
 
 impl<'t> Fields<'t> {
     fn of(trace: &'t Map<String, Value>) -> Fields<'t> {
         Fields {
-            operator: operator(trace),
-            values: FILTER_FIELDS.iter().map(|f| text(trace, f)).collect(),
+            trace,
+            operator: None,
+            values: Default::default(),
         }
+    }
+
+    /// The field `FILTER_FIELDS[field]` as text.
+    fn get(&mut self, field: usize) -> Option<&str> {
+        let trace = self.trace;
+        self.values[field]
+            .get_or_insert_with(|| text(trace, FILTER_FIELDS[field]))
+            .as_deref()
+    }
+
+    fn operator(&mut self) -> Option<&'t str> {
+        let trace = self.trace;
+        *self.operator.get_or_insert_with(|| operator(trace))
     }
 }
 
-fn fires(target: &Target, fields: &Fields<'_>) -> bool {
+fn fires(target: &Target, fields: &mut Fields<'_>) -> bool {
     if let Some(users) = &target.users
-        && !fields.operator.is_some_and(|u| users.contains(u))
+        && !fields.operator().is_some_and(|u| users.contains(u))
     {
         return false;
     }
@@ -184,9 +248,7 @@ fn fires(target: &Target, fields: &Fields<'_>) -> bool {
         return true;
     };
     let holds = |(field, equal, value): &FieldRule| {
-        let same = fields.values[*field]
-            .as_deref()
-            .is_some_and(|v| v == value.as_str());
+        let same = fields.get(*field).is_some_and(|v| v == value.as_str());
         same == *equal
     };
     if *all {
@@ -281,12 +343,51 @@ mod tests {
         );
         let mut t = trace("IAM", "user", "deleteUser", "root", json!(500));
         t["resource_id"] = json!("r1");
-        assert_eq!(fired(&m, t), ["by_root", "failures", "either", "deletes"]);
+        assert_eq!(fired(&m, t), ["deletes", "by_root", "failures", "either"]);
         assert_eq!(fired(&m, json!({})), Vec::<String>::new());
         // The older trace_status stands for trace_rating; user.user_name for user.name.
         let older = json!({"service_type": "ECS", "resource_type": "ecs", "trace_name": "x",
                            "user": {"user_name": "root"}, "code": 500, "trace_status": "warning"});
         assert_eq!(fired(&m, older), ["by_root", "failures"]);
         assert!(Matcher::new(&[]).is_empty());
+    }
+
+    #[test]
+    fn filters_indexed_by_a_needed_value_still_check_every_rule() {
+        let and = |name: &str, rules: &[&str]| {
+            let mut n = notification(name, "customized");
+            n.operations = vec![Operation {
+                service_type: "ECS".into(),
+                resource_type: "ecs".into(),
+                trace_names: vec!["deleteServer".into()],
+            }];
+            n.filter = Some(Filter {
+                condition: "AND".into(),
+                is_support_filter: true,
+                rule: rules.iter().map(|r| r.to_string()).collect(),
+            });
+            n
+        };
+        let m = Matcher::new(&[
+            and("r1_denied", &["resource_id = r1", "code = 403"]),
+            and("r1", &["resource_id = r1"]),
+            and("r2", &["resource_id = r2"]),
+            and("denied", &["code = 403", "resource_id != r2"]),
+            and("not_r1", &["resource_id != r1"]),
+        ]);
+        let trace = |id: &str, code: Value| {
+            json!({"service_type": "ECS", "resource_type": "ecs", "trace_name": "deleteServer",
+                   "resource_id": id, "code": code})
+        };
+        assert_eq!(
+            fired(&m, trace("r1", json!(403))),
+            ["r1_denied", "r1", "denied"]
+        );
+        assert_eq!(fired(&m, trace("r1", json!(200))), ["r1"]);
+        assert_eq!(fired(&m, trace("r2", json!("403"))), ["r2", "not_r1"]);
+        assert_eq!(fired(&m, trace("r3", json!(403))), ["denied", "not_r1"]);
+        let mut other = trace("r1", json!(403));
+        other["trace_name"] = json!("startServer");
+        assert_eq!(fired(&m, other), Vec::<String>::new());
     }
 }
