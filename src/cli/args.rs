@@ -104,6 +104,10 @@ pub(crate) enum Command {
         /// Write no digest files.
         #[arg(long)]
         no_digests: bool,
+        /// Where to write the public key the sample's digests are signed with [default:
+        /// OUT.public-key.pem beside a folder, sample-public-key.pem for a bucket].
+        #[arg(long)]
+        public_key_out: Option<PathBuf>,
         /// Add this many stray (non-trace) objects.
         #[arg(long, default_value_t = 0)]
         stray: u32,
@@ -244,6 +248,44 @@ pub(crate) enum Command {
     /// Read a password from standard input (its first line) and print its salted hash, for
     /// "users" in the configuration of `cts serve`.
     HashPassword,
+    /// Verify trace files against their digest chains (CTS's `is_support_validate`): every
+    /// digest's signature and place in its chain, every listed trace file's hash, and trace
+    /// files no digest lists. Prints the problems (or, with --by-hour, counts per folder and
+    /// hour) and a summary line; exit status 0 only when everything verified, 3 when not.
+    Verify {
+        /// A folder, a trace bucket's digest or trace file, or s3://bucket/prefix.
+        source: String,
+        /// The key the digests are signed with: PEM, or base64 DER [default: CTS's published key].
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+        /// Only hours ending after this time, e.g. 2024-06-01 or 2024-06-01T08:00:00Z.
+        #[arg(long)]
+        from: Option<String>,
+        /// Only hours starting before this time.
+        #[arg(long)]
+        to: Option<String>,
+        /// Only this tracker's folders.
+        #[arg(long)]
+        tracker: Option<String>,
+        /// Only this service's folders (e.g. ECS).
+        #[arg(long)]
+        service: Option<String>,
+        /// Counts per tracker, service and hour rather than the problems one by one.
+        #[arg(long)]
+        by_hour: bool,
+        /// Objects read at once.
+        #[arg(long, default_value_t = 32)]
+        threads: usize,
+        /// Output format: table, csv, json, ndjson, md, html.
+        #[arg(long, short, default_value = "table")]
+        format: Format,
+    },
+    /// Write a new RSA-2048 key pair for signing digests (`cts serve --signing-key`):
+    /// PREFIX.pem (private, PKCS#8, readable by its owner only) and PREFIX.pub.pem (public).
+    Keygen {
+        /// Where to write, without the extension.
+        prefix: PathBuf,
+    },
     /// Key-event notifications of the data directory (a project's folder of `cts serve`:
     /// --data-dir DATA_DIR/projects/<id>).
     Notifications {

@@ -28,6 +28,22 @@ pub(crate) fn print(text: std::fmt::Arguments<'_>) -> Result<()> {
         .map_err(|e| Error::io("write", "standard output", e))
 }
 
+/// A time given as a date (`2024-06-01`, midnight UTC) or RFC 3339, in ms.
+pub(crate) fn millis(text: &str) -> Result<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.timestamp_millis());
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_millis())
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "{text:?} is not a date (2024-06-01) or a time (2024-06-01T08:00:00Z)"
+            ))
+        })
+}
+
 /// What every command takes from the global flags.
 #[derive(Debug)]
 pub(crate) struct Context {

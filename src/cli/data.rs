@@ -11,7 +11,7 @@ use cts::{Error, Result};
 use cts_core::ingest::{IngestSummary, ingest};
 use cts_core::load::{LoadOptions, load};
 use cts_core::source::Source;
-use cts_core::storage::Location;
+use cts_core::storage::{Location, METADATA_SUFFIX};
 use cts_core::store::archive::{CompactOptions, compact};
 use cts_sample::{GenOptions, GenSummary, generate};
 
@@ -31,6 +31,7 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
             duplicates,
             plain_json,
             no_digests,
+            public_key_out,
             stray,
             broken,
         } => {
@@ -59,6 +60,25 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                 summary.stray_objects,
                 summary.broken_files.len(),
             )?;
+            if !no_digests {
+                // The public half of the sample key, for `cts verify --public-key`.
+                let path = public_key_out.unwrap_or_else(|| {
+                    if out.contains("://") {
+                        "sample-public-key.pem".into()
+                    } else {
+                        format!("{}.public-key.pem", out.trim_end_matches('/')).into()
+                    }
+                });
+                let key = cts_core::integrity::SigningKey::sample()?;
+                std::fs::write(&path, key.public_key().to_pem())
+                    .map_err(|e| Error::io("write", &path, e))?;
+                say!(
+                    "digests signed with the sample key; its public half is in {} \
+                     (cts verify {out} --public-key {})\n",
+                    path.display(),
+                    path.display()
+                )?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Load {
@@ -225,11 +245,32 @@ fn exit_code(clean: bool) -> ExitCode {
 async fn write_sample(location: Location, options: GenOptions) -> Result<GenSummary> {
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
+        // A digest's signature comes first, as `<key>.meta.json`: it is written as the
+        // digest's metadata (in a bucket, on the object; in a folder, beside it).
+        let mut metadata: Option<(String, Vec<(String, String)>)> = None;
         let mut sink = |key: &str, bytes: Vec<u8>| -> std::io::Result<()> {
+            if let Some(object) = key.strip_suffix(METADATA_SUFFIX) {
+                let pairs: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_slice(&bytes)?;
+                let pairs = pairs
+                    .into_iter()
+                    .map(|(k, v)| (k, v.as_str().unwrap_or_default().to_string()))
+                    .collect();
+                metadata = Some((object.to_string(), pairs));
+                return Ok(());
+            }
             let path = location.path(key);
-            handle
-                .block_on(location.write(&path, bytes.into()))
-                .map_err(std::io::Error::other)
+            let write = match metadata.take() {
+                Some((object, pairs)) if object == key => {
+                    let pairs: Vec<(&str, &str)> = pairs
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect();
+                    handle.block_on(location.write_with_metadata(&path, bytes.into(), &pairs))
+                }
+                _ => handle.block_on(location.write(&path, bytes.into())),
+            };
+            write.map_err(std::io::Error::other)
         };
         generate(&options, &mut sink)
             .map_err(|e| Error::invalid(format!("generating the sample bucket: {e}")))

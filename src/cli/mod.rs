@@ -2,7 +2,7 @@
 //! few lines over [`cts_core`] (data) or [`cts`] (queries, outputs, the service).
 //!
 //! Exit status: 0 on success; 1 when a command fails; 2 when a load or an ingest completes but
-//! some inputs failed or some records were set aside.
+//! some inputs failed or some records were set aside; 3 when `cts verify` finds a problem.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -19,6 +19,7 @@ pub(crate) mod args;
 mod context;
 mod data;
 pub(crate) mod hints;
+mod integrity;
 mod notifications;
 mod query;
 mod serve;
@@ -57,6 +58,9 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         | Command::Export { .. }
         | Command::Report { .. } => query::run(cli.command, &context).await,
         Command::Serve { .. } | Command::HashPassword => serve::run(cli.command, &context).await,
+        Command::Verify { .. } | Command::Keygen { .. } => {
+            integrity::run(cli.command, &context).await
+        }
         Command::Notifications { action } => notifications::run(action, &context).await,
     }
 }

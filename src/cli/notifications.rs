@@ -9,23 +9,7 @@ use cts::notify::replay::replay;
 use cts::{Error, Result};
 
 use crate::cli::args::NotificationAction;
-use crate::cli::context::Context;
-
-/// A time given as a date (`2024-06-01`, midnight UTC) or RFC 3339, in ms.
-fn millis(text: &str) -> Result<i64> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(t.timestamp_millis());
-    }
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc().timestamp_millis())
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "{text:?} is not a date (2024-06-01) or a time (2024-06-01T08:00:00Z)"
-            ))
-        })
-}
+use crate::cli::context::{Context, millis};
 
 /// Run `cts notifications ACTION`.
 pub(crate) async fn run(action: NotificationAction, context: &Context) -> Result<ExitCode> {

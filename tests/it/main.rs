@@ -19,3 +19,4 @@ mod s3;
 mod serve;
 mod shell;
 mod transfer;
+mod verify;

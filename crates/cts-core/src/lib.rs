@@ -14,6 +14,7 @@
 //! | the trace model: record, Arrow schema, days | [`trace`] |
 //! | where objects live: local folders, S3/OBS; durable local files | [`storage`] |
 //! | which objects are trace files, listing a source | [`source`] |
+//! | digest files: signing, chains, verifying a bucket | [`integrity`] |
 //! | JSON trace files to Arrow, every variant | [`decode`] |
 //! | keeping each trace once; the log, the hot store, the archive | [`store`] |
 //! | loading trace files: incremental, exactly once, parallel | [`load`] |
@@ -23,6 +24,7 @@ pub mod decode;
 pub mod error;
 pub mod failpoint;
 pub mod ingest;
+pub mod integrity;
 pub mod load;
 pub mod source;
 pub mod storage;

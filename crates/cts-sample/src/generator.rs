@@ -14,10 +14,14 @@ use flate2::write::GzEncoder;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use cts_core::integrity::digest::{ALGORITHM_METADATA, SIGNATURE_METADATA};
+use cts_core::integrity::keys::ALGORITHM;
+use cts_core::integrity::{Digest, Link, LogFile, SigningKey};
 use cts_core::source::layout::TraceFileKey;
+use cts_core::storage::METADATA_SUFFIX;
 
 use crate::catalogue::{OPS, Op, SERVICES};
-use crate::json::{J, ss, st, write_array};
+use crate::json::{J, write_array};
 use crate::options::{GenOptions, SAMPLE_BUCKET};
 use crate::random::{chance, cumulate, derived_hex, hex32, weighted};
 use crate::world::World;
@@ -54,12 +58,6 @@ pub struct GenSummary {
 /// A digest waiting for its hour to close: (hour start in ms, service index) -> files.
 type PendingDigests = BTreeMap<(i64, usize), Vec<(String, String)>>;
 
-struct PrevDigest {
-    key: String,
-    md5: String,
-    signature: String,
-}
-
 /// Writes one bucket: built by [`Generator::new`], run once by [`Generator::run`]. The content
 /// of each trace is built by its methods in `bodies.rs` (`Generator::trace`).
 pub(crate) struct Generator<'a> {
@@ -71,8 +69,8 @@ pub(crate) struct Generator<'a> {
     dup_rng: StdRng,
     /// File-level choices: pretty printing, suffixes, re-delivery times, broken files.
     file_rng: StdRng,
-    /// Digest signatures.
-    digest_rng: StdRng,
+    /// The key digests are signed with (the published sample key).
+    signing_key: SigningKey,
     summary: GenSummary,
     op_cumulative: Vec<u32>,
     /// trace IDs of the current day (UUIDv1 embeds the time, so days cannot collide).
@@ -84,7 +82,7 @@ pub(crate) struct Generator<'a> {
     dup_left: u64,
     undecided: u64,
     pending: PendingDigests,
-    prev_digest: Vec<Option<PrevDigest>>,
+    prev_digest: Vec<Option<Link>>,
 }
 
 /// One trace, ready to be written: its value and whether it is re-delivered.
@@ -124,7 +122,7 @@ impl<'a> Generator<'a> {
             rng: StdRng::seed_from_u64(opts.seed),
             dup_rng: StdRng::seed_from_u64(opts.seed ^ 0xd0b1_e5d0_b1e5),
             file_rng: StdRng::seed_from_u64(opts.seed ^ 0xf11e_f11e_f11e),
-            digest_rng: StdRng::seed_from_u64(opts.seed ^ 0xd16e_57d1_6e57),
+            signing_key: SigningKey::sample().map_err(io::Error::other)?,
             summary: GenSummary::default(),
             op_cumulative: cumulate(OPS.iter().map(|o| o.w)),
             ids: HashSet::new(),
@@ -348,59 +346,39 @@ impl<'a> Generator<'a> {
             &self.world.prefix,
             end,
         );
-        let stamp = |t: DateTime<Utc>| ss(t.format("%Y-%m-%dT%H-%M-%SZ").to_string());
-        let previous = self.prev_digest[svc].take();
-        let (prev_key, prev_md5, prev_sig) = match &previous {
-            Some(p) => (p.key.clone(), p.md5.clone(), p.signature.clone()),
-            None => (String::new(), String::new(), String::new()),
-        };
-        let bucket_or_empty = if previous.is_some() {
-            SAMPLE_BUCKET
-        } else {
-            ""
-        };
         let log_files = files
             .iter()
-            .map(|(object, hash)| {
-                J::Obj(vec![
-                    ("bucket", st(SAMPLE_BUCKET)),
-                    ("object", ss(object.clone())),
-                    ("log_hash_value", ss(hash.clone())),
-                    ("log_hash_algorithm", st("MD5")),
-                ])
+            .map(|(object, hash)| LogFile {
+                bucket: SAMPLE_BUCKET.to_string(),
+                object: object.clone(),
+                log_hash_value: hash.clone(),
+                log_hash_algorithm: "MD5".to_string(),
             })
             .collect();
-        let digest = J::Obj(vec![
-            ("project_id", ss(self.world.project_id.clone())),
-            ("digest_start_time", stamp(start)),
-            ("digest_end_time", stamp(end)),
-            ("digest_bucket", st(SAMPLE_BUCKET)),
-            ("digest_object", ss(key.clone())),
-            ("digest_signature_algorithm", st("SHA256withRSA")),
-            ("digest_end", J::Bool(false)),
-            ("previous_digest_bucket", st(bucket_or_empty)),
-            ("previous_digest_object", ss(prev_key)),
-            ("previous_digest_hash_value", ss(prev_md5)),
-            (
-                "previous_digest_hash_algorithm",
-                st(if previous.is_some() { "MD5" } else { "" }),
-            ),
-            ("previous_digest_signature", ss(prev_sig)),
-            ("previous_digest_end", J::Bool(false)),
-            ("log_files", J::Arr(log_files)),
-        ]);
-        let bytes = gzip(&serde_json::to_vec(&digest)?)?;
-        // A stand-in signature: 2048-bit RSA renders as 512 hex characters.
-        let signature: String = (0..16)
-            .map(|_| format!("{:032x}", self.digest_rng.random::<u128>()))
-            .collect();
-        self.prev_digest[svc] = Some(PrevDigest {
-            key: key.clone(),
-            md5: md5_hex(&bytes),
-            signature,
-        });
+        let digest = Digest::new(
+            &self.world.project_id,
+            SAMPLE_BUCKET,
+            &key,
+            start,
+            end,
+            log_files,
+        );
+        let sealed = digest
+            .seal(self.prev_digest[svc].as_ref(), &self.signing_key)
+            .map_err(io::Error::other)?;
+        self.prev_digest[svc] = Some(sealed.link);
         self.summary.digest_files += 1;
-        self.summary.stored_bytes += bytes.len() as u64;
+        self.summary.stored_bytes += sealed.bytes.len() as u64;
+        // The signature, as object metadata: beside the digest, as a local folder keeps it.
+        let metadata = serde_json::json!({
+            SIGNATURE_METADATA: sealed.signature,
+            ALGORITHM_METADATA: ALGORITHM,
+        });
+        sink(
+            &format!("{key}{METADATA_SUFFIX}"),
+            serde_json::to_vec(&metadata)?,
+        )?;
+        let bytes = sealed.bytes;
         sink(&key, bytes)
     }
 

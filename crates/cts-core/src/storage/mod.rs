@@ -22,7 +22,10 @@ use bytes::Bytes;
 use futures::TryStreamExt;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt, PutPayload};
+use object_store::{
+    Attribute, AttributeValue, Attributes, ObjectMeta, ObjectStore, ObjectStoreExt, PutOptions,
+    PutPayload,
+};
 use url::Url;
 
 use crate::error::{Error, Result};
@@ -185,6 +188,19 @@ impl Location {
             .map_err(|e| Error::storage("read", self.display(path), e))
     }
 
+    /// Read a whole object; `None` when it does not exist.
+    pub async fn read_if_exists(&self, path: &Path) -> Result<Option<Bytes>> {
+        match self.store.get(path).await {
+            Ok(r) => r
+                .bytes()
+                .await
+                .map(Some)
+                .map_err(|e| Error::storage("read", self.display(path), e)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(Error::storage("read", self.display(path), e)),
+        }
+    }
+
     /// Write a whole object. It appears under its name complete or not at all (local writes go
     /// through a temporary file and a rename; S3 PUTs are atomic).
     pub async fn write(&self, path: &Path, bytes: Bytes) -> Result<()> {
@@ -195,6 +211,98 @@ impl Location {
         Ok(())
     }
 
+    /// Write a whole object with user metadata (`name` -> `value`, e.g. a digest's `signature`).
+    ///
+    /// In a bucket the metadata is the object's own (`x-amz-meta-<name>`, which OBS serves as
+    /// `x-obs-meta-<name>` too). A local folder has no object metadata: it is kept beside the
+    /// object, in `<key>`[`METADATA_SUFFIX`], a JSON object of the same names and values, written
+    /// before the object so that the object never appears without it.
+    pub async fn write_with_metadata(
+        &self,
+        path: &Path,
+        bytes: Bytes,
+        metadata: &[(&str, &str)],
+    ) -> Result<()> {
+        if self.local_path().is_some() {
+            let pairs: serde_json::Map<String, serde_json::Value> = metadata
+                .iter()
+                .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+                .collect();
+            let sidecar = serde_json::to_vec(&pairs).map_err(|e| Error::Internal(e.to_string()))?;
+            self.write(&metadata_path(path), sidecar.into()).await?;
+            return self.write(path, bytes).await;
+        }
+        let mut attributes = Attributes::new();
+        for (name, value) in metadata {
+            attributes.insert(
+                Attribute::Metadata(name.to_string().into()),
+                AttributeValue::from(value.to_string()),
+            );
+        }
+        let options = PutOptions {
+            attributes,
+            ..Default::default()
+        };
+        self.store
+            .put_opts(path, PutPayload::from_bytes(bytes), options)
+            .await
+            .map_err(|e| Error::storage("write", self.display(path), e))?;
+        Ok(())
+    }
+
+    /// Read a whole object with its user metadata (see [`Location::write_with_metadata`]);
+    /// `None` when the object does not exist. Metadata names are lower case. An object without
+    /// metadata of its own takes it from a `<key>`[`METADATA_SUFFIX`] beside it, wherever it
+    /// is: a local folder copied to a bucket as it is keeps its metadata.
+    pub async fn read_with_metadata(
+        &self,
+        path: &Path,
+    ) -> Result<Option<(Bytes, Vec<(String, String)>)>> {
+        let result = match self.store.get(path).await {
+            Ok(r) => r,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(Error::storage("read", self.display(path), e)),
+        };
+        let mut metadata: Vec<(String, String)> = result
+            .attributes
+            .iter()
+            .filter_map(|(k, v)| match k {
+                Attribute::Metadata(name) => {
+                    Some((name.to_ascii_lowercase(), v.as_ref().to_string()))
+                }
+                _ => None,
+            })
+            .collect();
+        let bytes = result
+            .bytes()
+            .await
+            .map_err(|e| Error::storage("read", self.display(path), e))?;
+        if metadata.is_empty() {
+            let sidecar = metadata_path(path);
+            match self.store.get(&sidecar).await {
+                Ok(r) => {
+                    let text = r
+                        .bytes()
+                        .await
+                        .map_err(|e| Error::storage("read", self.display(&sidecar), e))?;
+                    let pairs: serde_json::Map<String, serde_json::Value> =
+                        serde_json::from_slice(&text).map_err(|e| {
+                            Error::InvalidInput(format!(
+                                "metadata {}: not a JSON object of names and values: {e}",
+                                self.display(&sidecar)
+                            ))
+                        })?;
+                    metadata.extend(pairs.into_iter().filter_map(|(k, v)| {
+                        v.as_str().map(|v| (k.to_ascii_lowercase(), v.to_string()))
+                    }));
+                }
+                Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(Error::storage("read", self.display(&sidecar), e)),
+            }
+        }
+        Ok(Some((bytes, metadata)))
+    }
+
     /// Delete an object; a missing object is not an error.
     pub async fn delete(&self, path: &Path) -> Result<()> {
         match self.store.delete(path).await {
@@ -202,6 +310,14 @@ impl Location {
             Err(e) => Err(Error::storage("delete", self.display(path), e)),
         }
     }
+}
+
+/// The end of the name of the file that holds an object's metadata in a local folder.
+pub const METADATA_SUFFIX: &str = ".meta.json";
+
+/// Where a local folder keeps the metadata of the object at `path`.
+fn metadata_path(path: &Path) -> Path {
+    Path::from(format!("{path}{METADATA_SUFFIX}"))
 }
 
 #[cfg(test)]

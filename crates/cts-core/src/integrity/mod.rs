@@ -1,0 +1,19 @@
+//! Trace file integrity (cts-spec.md §2.7): the digest files CTS writes every hour, the keys
+//! that sign them, and the walk that verifies a bucket against them.
+//!
+//! | part | module |
+//! |---|---|
+//! | SHA256withRSA keys: CTS's, ours, the sample's | [`keys`] |
+//! | a digest file: its fields, its chain link, its signing string, sealing | [`digest`] |
+//! | verifying a bucket or folder: chains, signatures, trace file hashes | [`verify`] |
+//!
+//! The digest files of a local folder keep their signature beside them
+//! ([`Location::write_with_metadata`](crate::storage::Location::write_with_metadata)).
+
+pub mod digest;
+pub mod keys;
+pub mod verify;
+
+pub use digest::{Digest, Link, LogFile, Sealed};
+pub use keys::{PublicKey, SigningKey};
+pub use verify::{Finding, Outcome, Verification, VerifyOptions, verify};

@@ -1,0 +1,745 @@
+//! Verifying a bucket or folder of trace files against its digest chains (cts-spec.md §2.7).
+//!
+//! Every digest folder (`.../<tracker>/Digest/<service>/`) holds one chain. Each chain is walked
+//! from its newest digest to its oldest: the newest digest's signature is checked with the
+//! signature stored beside it (object metadata); every older digest is checked with what its
+//! successor recorded (its hash and its signature). Every trace file a checked digest lists is
+//! hashed and compared; every trace file no digest lists is reported as not covered (or as
+//! pending, when it is newer than its tracker's newest digest: its hour has not closed yet).
+//!
+//! Nothing stops the walk: a digest that cannot be read, a signature that is not hex, a chain
+//! that loops are each reported as what they are, and the rest is verified.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use bytes::Bytes;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use futures::{StreamExt, TryStreamExt};
+use object_store::ObjectMeta;
+use object_store::path::Path;
+
+use crate::error::{Error, Result};
+use crate::integrity::digest::{
+    Digest, SIGNATURE_METADATA, format_time, hash_hex, parse_time, signing_string,
+};
+use crate::integrity::keys::{PublicKey, SignatureError};
+use crate::source::layout::{ObjectKind, ROOT_FOLDER, classify};
+use crate::storage::{Location, METADATA_SUFFIX};
+
+/// What to verify, and with which key.
+#[derive(Debug, Clone)]
+pub struct VerifyOptions {
+    /// The key digests are signed with (CTS's, unless the bucket was written by someone else).
+    pub public_key: PublicKey,
+    /// Only trace files and digests of hours ending after this time.
+    pub from: Option<DateTime<Utc>>,
+    /// Only trace files and digests of hours starting before this time.
+    pub to: Option<DateTime<Utc>>,
+    /// Only this tracker's folders.
+    pub tracker: Option<String>,
+    /// Only this service's folders.
+    pub service: Option<String>,
+    /// Objects read at once.
+    pub parallelism: usize,
+}
+
+/// What was found about one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Finding {
+    /// A trace file whose bytes match its digest.
+    Verified,
+    /// A trace file whose bytes do not match its digest.
+    Modified,
+    /// A trace file a digest lists that is not in the bucket.
+    Deleted,
+    /// A trace file that no digest lists.
+    NotCovered,
+    /// A trace file newer than its tracker's newest digest (its hour's digest is still to come).
+    Pending,
+    /// A digest whose signature and place in its chain check out.
+    DigestVerified,
+    /// A digest its successor names that is not in the bucket.
+    DigestMissing,
+    /// A digest whose bytes are not what its successor recorded, or stored under another key.
+    DigestModified,
+    /// A digest that is not a digest (not gzip, not JSON, fields missing).
+    DigestUnreadable,
+    /// A digest whose signature is missing, not hex, or not the key's.
+    SignatureInvalid,
+    /// A digest that no later digest follows, though it is not the newest of its folder.
+    ChainBroken,
+    /// A chain that starts again (no previous digest) after older digests of its folder.
+    ChainRestarted,
+    /// A chain that names a digest it already passed.
+    ChainLoop,
+}
+
+impl Finding {
+    /// Its name in reports: `verified`, `modified`, `deleted`, `not covered`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Finding::Verified => "verified",
+            Finding::Modified => "modified",
+            Finding::Deleted => "deleted",
+            Finding::NotCovered => "not covered",
+            Finding::Pending => "pending",
+            Finding::DigestVerified => "digest verified",
+            Finding::DigestMissing => "digest missing",
+            Finding::DigestModified => "digest modified",
+            Finding::DigestUnreadable => "digest unreadable",
+            Finding::SignatureInvalid => "signature invalid",
+            Finding::ChainBroken => "chain broken",
+            Finding::ChainRestarted => "chain restarted",
+            Finding::ChainLoop => "chain loop",
+        }
+    }
+
+    /// Every finding, in report order.
+    pub const ALL: [Finding; 13] = [
+        Finding::Verified,
+        Finding::Modified,
+        Finding::Deleted,
+        Finding::NotCovered,
+        Finding::Pending,
+        Finding::DigestVerified,
+        Finding::DigestMissing,
+        Finding::DigestModified,
+        Finding::DigestUnreadable,
+        Finding::SignatureInvalid,
+        Finding::ChainBroken,
+        Finding::ChainRestarted,
+        Finding::ChainLoop,
+    ];
+
+    /// Whether it fails verification.
+    pub fn is_problem(self) -> bool {
+        !matches!(
+            self,
+            Finding::Verified | Finding::Pending | Finding::DigestVerified
+        )
+    }
+}
+
+/// One finding about one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// What was found.
+    pub finding: Finding,
+    /// The folder: region, tracker, service (as in the keys; `""` where a key has none).
+    pub folder: Folder,
+    /// The hour, as the end of it in digest form (`2024-06-19T07-00-00Z`).
+    pub hour: String,
+    /// The object's key.
+    pub object: String,
+    /// Why, for problems.
+    pub detail: String,
+}
+
+/// A tracker's folder for one service: where one digest chain lives.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Folder {
+    /// Region.
+    pub region: String,
+    /// Tracker.
+    pub tracker: String,
+    /// Service (`""` when the tracker does not sort by service).
+    pub service: String,
+}
+
+/// Everything found, object by object.
+#[derive(Debug, Clone, Default)]
+pub struct Verification {
+    /// Sorted by folder, hour, finding and object.
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Verification {
+    /// How many objects had `finding`.
+    pub fn count(&self, finding: Finding) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| o.finding == finding)
+            .count()
+    }
+
+    /// Whether everything verified (nothing but verified and pending).
+    pub fn passed(&self) -> bool {
+        !self.outcomes.iter().any(|o| o.finding.is_problem())
+    }
+
+    /// The problems only.
+    pub fn problems(&self) -> impl Iterator<Item = &Outcome> {
+        self.outcomes.iter().filter(|o| o.finding.is_problem())
+    }
+
+    /// Counts per folder and hour, in order.
+    pub fn by_hour(&self) -> BTreeMap<(Folder, String), BTreeMap<Finding, usize>> {
+        let mut hours: BTreeMap<(Folder, String), BTreeMap<Finding, usize>> = BTreeMap::new();
+        for o in &self.outcomes {
+            *hours
+                .entry((o.folder.clone(), o.hour.clone()))
+                .or_default()
+                .entry(o.finding)
+                .or_default() += 1;
+        }
+        hours
+    }
+
+    /// One line: `1,234 trace files verified, 1 modified, ...; 48 digests verified, ...`.
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = Finding::ALL
+            .iter()
+            .filter_map(|&f| {
+                let n = self.count(f);
+                (n > 0 || matches!(f, Finding::Verified | Finding::DigestVerified))
+                    .then(|| format!("{n} {}", f.name()))
+            })
+            .collect();
+        format!(
+            "{}: {}",
+            if self.passed() { "PASSED" } else { "FAILED" },
+            parts.join(", ")
+        )
+    }
+}
+
+/// A digest as read.
+struct Stored {
+    key: String,
+    folder: Folder,
+    bytes: Bytes,
+    /// The signature kept with it, if any.
+    signature: Option<String>,
+    /// The content, or why it cannot be read.
+    digest: std::result::Result<Digest, String>,
+}
+
+impl Stored {
+    fn end(&self) -> Option<DateTime<Utc>> {
+        self.digest
+            .as_ref()
+            .ok()
+            .and_then(|d| parse_time(&d.digest_end_time))
+    }
+
+    fn hour(&self) -> String {
+        match &self.digest {
+            Ok(d) => d.digest_end_time.clone(),
+            Err(_) => String::new(),
+        }
+    }
+}
+
+/// A trace file in the listing.
+struct TraceObject {
+    meta: ObjectMeta,
+    folder: Folder,
+    delivered: Option<DateTime<Utc>>,
+}
+
+/// Verify every digest chain and every trace file under `location`.
+pub async fn verify(location: &Location, options: &VerifyOptions) -> Result<Verification> {
+    let mut traces: HashMap<String, TraceObject> = HashMap::new();
+    let mut digest_keys = Vec::new();
+    for meta in location.list().await? {
+        let key = meta.location.as_ref().to_string();
+        if key.ends_with(METADATA_SUFFIX) {
+            continue;
+        }
+        match classify(&key) {
+            ObjectKind::TraceFile(k) => {
+                let folder = Folder {
+                    region: k.region.clone().unwrap_or_default(),
+                    tracker: k.tracker.clone().unwrap_or_default(),
+                    service: k.service.clone().unwrap_or_default(),
+                };
+                if options.wants_folder(&folder) {
+                    traces.insert(
+                        key,
+                        TraceObject {
+                            meta,
+                            folder,
+                            delivered: k.delivered_at,
+                        },
+                    );
+                }
+            }
+            ObjectKind::Digest => {
+                let folder = digest_folder(&key);
+                if options.wants_folder(&folder) {
+                    digest_keys.push((key, folder));
+                }
+            }
+            ObjectKind::Other => {}
+        }
+    }
+
+    // Every digest, read at once (they are small: one per folder and hour).
+    let stored: Vec<Stored> = futures::stream::iter(digest_keys)
+        .map(|(key, folder)| async move { read_digest(location, key, folder).await })
+        .buffer_unordered(options.parallelism.max(1))
+        .try_filter_map(|d| async move { Ok(d) })
+        .try_collect()
+        .await?;
+    let mut digests: HashMap<String, Stored> =
+        stored.into_iter().map(|d| (d.key.clone(), d)).collect();
+
+    let mut outcomes = Vec::new();
+    let mut listed: Vec<(Folder, String, crate::integrity::digest::LogFile)> = Vec::new();
+    let mut groups: BTreeMap<Folder, Vec<String>> = BTreeMap::new();
+    for d in digests.values() {
+        groups
+            .entry(d.folder.clone())
+            .or_default()
+            .push(d.key.clone());
+    }
+    for (folder, mut keys) in groups {
+        // Newest first (by the time the digest gives, else by key).
+        keys.sort_by(|a, b| {
+            let (da, db) = (&digests[a], &digests[b]);
+            db.end().cmp(&da.end()).then_with(|| b.cmp(a))
+        });
+        let mut chain = Chain {
+            location,
+            options,
+            folder: &folder,
+            outcomes: &mut outcomes,
+            listed: &mut listed,
+            visited: HashSet::new(),
+        };
+        chain.walk(&keys, &mut digests).await?;
+    }
+
+    check_trace_files(location, options, &traces, &digests, listed, &mut outcomes).await?;
+    outcomes.sort_by(|a, b| {
+        (&a.folder, &a.hour, a.finding, &a.object).cmp(&(&b.folder, &b.hour, b.finding, &b.object))
+    });
+    Ok(Verification { outcomes })
+}
+
+impl VerifyOptions {
+    fn wants_folder(&self, folder: &Folder) -> bool {
+        self.tracker.as_ref().is_none_or(|t| *t == folder.tracker)
+            && self.service.as_ref().is_none_or(|s| *s == folder.service)
+    }
+
+    /// Whether the hour ending at `end` is in the range asked for.
+    fn wants_hour(&self, end: Option<DateTime<Utc>>) -> bool {
+        let Some(end) = end else { return true };
+        self.from.is_none_or(|from| end > from)
+            && self.to.is_none_or(|to| end - Duration::hours(1) < to)
+    }
+}
+
+/// The folder of a digest key: `CloudTraces/<region>/<y>/<m>/<d>/<tracker>/Digest/<service>/<file>`.
+fn digest_folder(key: &str) -> Folder {
+    let parts: Vec<&str> = key.split('/').collect();
+    let n = parts.len();
+    let root = parts.iter().position(|p| *p == ROOT_FOLDER);
+    let region = root
+        .and_then(|i| parts.get(i + 1))
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let (tracker, service) = if n >= 4 && parts[n - 3] == "Digest" {
+        (parts[n - 4].to_string(), parts[n - 2].to_string())
+    } else {
+        (String::new(), String::new())
+    };
+    Folder {
+        region,
+        tracker,
+        service,
+    }
+}
+
+async fn read_digest(location: &Location, key: String, folder: Folder) -> Result<Option<Stored>> {
+    let Some((bytes, metadata)) = location
+        .read_with_metadata(&Path::from(key.as_str()))
+        .await?
+    else {
+        return Ok(None); // deleted since the listing
+    };
+    let signature = metadata
+        .into_iter()
+        .find(|(k, _)| k == SIGNATURE_METADATA)
+        .map(|(_, v)| v);
+    let digest = Digest::decode(&bytes);
+    Ok(Some(Stored {
+        key,
+        folder,
+        bytes,
+        signature,
+        digest,
+    }))
+}
+
+/// The walk of one folder's digests.
+struct Chain<'a> {
+    location: &'a Location,
+    options: &'a VerifyOptions,
+    folder: &'a Folder,
+    outcomes: &'a mut Vec<Outcome>,
+    listed: &'a mut Vec<(Folder, String, crate::integrity::digest::LogFile)>,
+    visited: HashSet<String>,
+}
+
+impl Chain<'_> {
+    fn report(&mut self, finding: Finding, hour: String, object: &str, detail: String) {
+        self.outcomes.push(Outcome {
+            finding,
+            folder: self.folder.clone(),
+            hour,
+            object: object.to_string(),
+            detail,
+        });
+    }
+
+    /// `keys`: the folder's digests, newest first.
+    async fn walk(&mut self, keys: &[String], digests: &mut HashMap<String, Stored>) -> Result<()> {
+        let named: HashSet<String> = keys
+            .iter()
+            .filter_map(|k| digests[k].digest.as_ref().ok())
+            .map(|d| d.previous_digest_object.clone())
+            .filter(|p| !p.is_empty())
+            .collect();
+        let mut missing = 0usize;
+        for (i, head) in keys.iter().enumerate() {
+            if named.contains(head) || self.visited.contains(head) {
+                continue;
+            }
+            // A digest no other names: the newest of its chain, checked by its own signature.
+            let d = &digests[head];
+            let hour = d.hour();
+            let ended = d.digest.as_ref().is_ok_and(|d| d.digest_end);
+            if i > 0 && !ended {
+                if missing > 0 {
+                    missing -= 1; // the digest after it is missing, and reported as such
+                } else {
+                    self.report(
+                        Finding::ChainBroken,
+                        hour.clone(),
+                        head,
+                        "no later digest follows it, though it is not the newest of its folder \
+                         and not an ending digest"
+                            .to_string(),
+                    );
+                }
+            }
+            let own = match (&d.digest, &d.signature) {
+                (Err(_), _) => None,
+                (Ok(_), None) => Some(Err((
+                    Finding::SignatureInvalid,
+                    "no signature is stored with it (object metadata `signature`)".to_string(),
+                ))),
+                (Ok(digest), Some(signature)) => {
+                    let hash = hash_hex("MD5", &d.bytes).unwrap_or_default();
+                    let signed = signing_string(
+                        &digest.digest_end_time,
+                        &digest.digest_object,
+                        &hash,
+                        &digest.previous_digest_signature,
+                    );
+                    Some(
+                        self.options
+                            .public_key
+                            .verify(signed.as_bytes(), signature)
+                            .map_err(|e| {
+                                (
+                                    Finding::SignatureInvalid,
+                                    signature_detail(e, "its stored signature"),
+                                )
+                            }),
+                    )
+                }
+            };
+            missing += self.follow(head, own, keys, digests).await?;
+        }
+        // Digests no walk reached lie on a loop.
+        for key in keys {
+            if !self.visited.contains(key) {
+                let hour = digests[key].hour();
+                self.report(
+                    Finding::ChainLoop,
+                    hour,
+                    key,
+                    "its chain loops back on itself".to_string(),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Follow one chain from `head`, whose own check (its signature) is `check` (`None` when
+    /// it cannot be read). Returns how many digests the chain names that are missing.
+    async fn follow(
+        &mut self,
+        head: &str,
+        mut check: Option<std::result::Result<(), (Finding, String)>>,
+        keys: &[String],
+        digests: &mut HashMap<String, Stored>,
+    ) -> Result<usize> {
+        let mut current = head.to_string();
+        let oldest = keys.last().cloned().unwrap_or_default();
+        loop {
+            self.visited.insert(current.clone());
+            let d = &digests[&current];
+            let end = d.end();
+            let hour = d.hour();
+            let in_range = self.options.wants_hour(end);
+            let digest = match &d.digest {
+                Ok(digest) => digest.clone(),
+                Err(why) => {
+                    let why = why.clone();
+                    self.report(Finding::DigestUnreadable, hour, &current, why);
+                    return Ok(0);
+                }
+            };
+            // The digest itself.
+            let mut problem = None;
+            if digest.digest_object != current {
+                problem = Some((
+                    Finding::DigestModified,
+                    format!("it names itself {:?}", digest.digest_object),
+                ));
+            }
+            if let Some(Err(found)) = check.take() {
+                problem = Some(found);
+            }
+            if in_range {
+                match problem {
+                    Some((finding, why)) => self.report(finding, hour.clone(), &current, why),
+                    None => self.report(
+                        Finding::DigestVerified,
+                        hour.clone(),
+                        &current,
+                        String::new(),
+                    ),
+                }
+                for file in &digest.log_files {
+                    self.listed
+                        .push((self.folder.clone(), hour.clone(), file.clone()));
+                }
+            }
+            if self
+                .options
+                .from
+                .is_some_and(|from| end.is_some_and(|e| e <= from))
+            {
+                return Ok(0); // older than the range asked for
+            }
+            // The one before it.
+            let previous = digest.previous_digest_object.clone();
+            if previous.is_empty() {
+                if current != oldest {
+                    let before_ended = keys
+                        .iter()
+                        .skip_while(|k| **k != current)
+                        .nth(1)
+                        .and_then(|k| digests[k].digest.as_ref().ok())
+                        .is_some_and(|d| d.digest_end);
+                    if !before_ended {
+                        self.report(
+                            Finding::ChainRestarted,
+                            hour,
+                            &current,
+                            "it starts a new chain after older digests of its folder".to_string(),
+                        );
+                    }
+                }
+                return Ok(0);
+            }
+            if self.visited.contains(&previous) {
+                self.report(
+                    Finding::ChainLoop,
+                    hour,
+                    &current,
+                    format!("it names {previous:?}, already passed"),
+                );
+                return Ok(0);
+            }
+            if !digests.contains_key(&previous) {
+                // Outside the listing (another day's folder when verifying part of a bucket)?
+                let folder = digest_folder(&previous);
+                match read_digest(self.location, previous.clone(), folder).await? {
+                    Some(stored) if stored.folder == *self.folder => {
+                        digests.insert(previous.clone(), stored);
+                    }
+                    _ => {
+                        let hour = parse_time(&digest.digest_start_time)
+                            .map(format_time)
+                            .unwrap_or_default();
+                        self.report(
+                            Finding::DigestMissing,
+                            hour,
+                            &previous,
+                            format!("named as the previous digest by {current}"),
+                        );
+                        return Ok(1);
+                    }
+                }
+            }
+            let p = &digests[&previous];
+            let algorithm = &digest.previous_digest_hash_algorithm;
+            check = match hash_hex(algorithm, &p.bytes) {
+                None => Some(Err((
+                    Finding::DigestModified,
+                    format!("its successor records an unknown hash algorithm {algorithm:?}"),
+                ))),
+                Some(hash) if !hash.eq_ignore_ascii_case(&digest.previous_digest_hash_value) => {
+                    Some(Err((
+                        Finding::DigestModified,
+                        format!(
+                            "its {algorithm} is {hash}, its successor recorded {}",
+                            digest.previous_digest_hash_value
+                        ),
+                    )))
+                }
+                Some(_) => match &p.digest {
+                    Err(_) => None,
+                    Ok(pd) => {
+                        let md5 = hash_hex("MD5", &p.bytes).unwrap_or_default();
+                        let signed = signing_string(
+                            &pd.digest_end_time,
+                            &pd.digest_object,
+                            &md5,
+                            &pd.previous_digest_signature,
+                        );
+                        Some(
+                            self.options
+                                .public_key
+                                .verify(signed.as_bytes(), &digest.previous_digest_signature)
+                                .map_err(|e| {
+                                    (
+                                        Finding::SignatureInvalid,
+                                        signature_detail(e, "the signature its successor recorded"),
+                                    )
+                                }),
+                        )
+                    }
+                },
+            };
+            current = previous;
+        }
+    }
+}
+
+fn signature_detail(e: SignatureError, which: &str) -> String {
+    match e {
+        SignatureError::NotHex => format!("{which} is not hex"),
+        SignatureError::Mismatch => format!(
+            "{which} does not match the digest (altered, or signed with another key than the one given)"
+        ),
+    }
+}
+
+/// Hash every listed trace file, and find the ones no digest lists.
+async fn check_trace_files(
+    location: &Location,
+    options: &VerifyOptions,
+    traces: &HashMap<String, TraceObject>,
+    digests: &HashMap<String, Stored>,
+    listed: Vec<(Folder, String, crate::integrity::digest::LogFile)>,
+    outcomes: &mut Vec<Outcome>,
+) -> Result<()> {
+    let covered: HashSet<String> = listed.iter().map(|(_, _, f)| f.object.clone()).collect();
+    let checked: Vec<Outcome> = futures::stream::iter(listed)
+        .map(|(folder, hour, file)| async move {
+            let etag = traces
+                .get(&file.object)
+                .and_then(|t| t.meta.e_tag.clone())
+                .map(|e| e.trim_matches('"').to_ascii_lowercase());
+            let bytes = location
+                .read_if_exists(&Path::from(file.object.as_str()))
+                .await?;
+            let (finding, detail) = match bytes {
+                None => (
+                    Finding::Deleted,
+                    "listed in its hour's digest, not in the bucket".to_string(),
+                ),
+                Some(bytes) => {
+                    let algorithm = file.log_hash_algorithm.clone();
+                    let hash = tokio::task::spawn_blocking(move || hash_hex(&algorithm, &bytes))
+                        .await
+                        .map_err(|e| Error::Internal(e.to_string()))?;
+                    let expected = file.log_hash_value.to_ascii_lowercase();
+                    let md5_etag = etag.filter(|e| {
+                        file.log_hash_algorithm.eq_ignore_ascii_case("MD5")
+                            && e.len() == 32
+                            && e.bytes().all(|b| b.is_ascii_hexdigit())
+                    });
+                    match hash {
+                        None => (
+                            Finding::Modified,
+                            format!("unknown hash algorithm {:?}", file.log_hash_algorithm),
+                        ),
+                        Some(h) if h != expected => (
+                            Finding::Modified,
+                            format!(
+                                "its {} is {h}, its digest recorded {expected}",
+                                file.log_hash_algorithm
+                            ),
+                        ),
+                        Some(_) if md5_etag.as_ref().is_some_and(|e| *e != expected) => (
+                            Finding::Modified,
+                            format!(
+                                "its ETag is {}, its digest recorded {expected}",
+                                md5_etag.unwrap_or_default()
+                            ),
+                        ),
+                        Some(_) => (Finding::Verified, String::new()),
+                    }
+                }
+            };
+            Ok::<_, Error>(Outcome {
+                finding,
+                folder,
+                hour,
+                object: file.object,
+                detail,
+            })
+        })
+        .buffer_unordered(options.parallelism.max(1))
+        .try_collect()
+        .await?;
+    outcomes.extend(checked);
+
+    // The newest digest of each tracker: files after it wait for their hour's digest.
+    let mut newest: HashMap<(&str, &str), DateTime<Utc>> = HashMap::new();
+    for d in digests.values() {
+        if let Some(end) = d.end() {
+            let e = newest
+                .entry((d.folder.region.as_str(), d.folder.tracker.as_str()))
+                .or_insert(end);
+            *e = (*e).max(end);
+        }
+    }
+    for (key, t) in traces {
+        if covered.contains(key) {
+            continue;
+        }
+        let hour_end = t
+            .delivered
+            .and_then(|d| d.duration_trunc(Duration::hours(1)).ok())
+            .map(|h| h + Duration::hours(1));
+        if !options.wants_hour(hour_end) {
+            continue;
+        }
+        let last = newest.get(&(t.folder.region.as_str(), t.folder.tracker.as_str()));
+        let (finding, detail) = match (last, t.delivered) {
+            (None, _) => (
+                Finding::NotCovered,
+                "its tracker has no digest here (is validation on?)".to_string(),
+            ),
+            (Some(last), Some(at)) if at >= *last => (Finding::Pending, String::new()),
+            (Some(_), _) => (Finding::NotCovered, "no digest lists it".to_string()),
+        };
+        outcomes.push(Outcome {
+            finding,
+            folder: t.folder.clone(),
+            hour: hour_end.map(format_time).unwrap_or_default(),
+            object: key.clone(),
+            detail,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,384 @@
+//! `cts verify`: a signed sample verifies, in a folder and in a real S3-compatible bucket
+//! (signatures in object metadata there); each kind of tampering is reported by name with exit
+//! status 3; the signatures check with an independent implementation (pyca/cryptography).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use cts_testkit::{ACCESS_KEY, SECRET_KEY};
+use cts_testkit::{SeaweedFs, block_on};
+
+fn cts(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let data = tempfile::tempdir().expect("temp dir");
+    Command::new(env!("CARGO_BIN_EXE_cts"))
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(args)
+        .envs(envs.iter().copied())
+        .output()
+        .expect("run cts")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Files under `dir` whose path contains `part`, sorted.
+fn files(dir: &Path, part: &str) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    walk(dir, &mut all);
+    let mut found: Vec<PathBuf> = all
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains(part))
+        .collect();
+    found.sort();
+    found
+}
+
+fn key_of(bucket: &Path, file: &Path) -> String {
+    file.strip_prefix(bucket)
+        .expect("in the bucket")
+        .to_string_lossy()
+        .into_owned()
+}
+
+const GEN: [&str; 8] = [
+    "--traces",
+    "1500",
+    "--days",
+    "1",
+    "--seed",
+    "3",
+    "--end",
+    "2024-06-30",
+];
+
+#[test]
+fn a_signed_sample_verifies_and_each_kind_of_tampering_is_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bucket = dir.path().join("bucket");
+    let b = bucket.to_string_lossy().into_owned();
+    let made = cts(&[&["gen", &b][..], &GEN].concat(), &[]);
+    assert!(made.status.success(), "{made:?}");
+    let key = format!("{b}.public-key.pem");
+    assert!(text(&made.stdout).contains(&format!("its public half is in {key}")));
+
+    let traces = files(&bucket, "_CloudTrace_");
+    let digests: Vec<PathBuf> = files(&bucket, "_CloudTrace-Digest_")
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().ends_with(".meta.json"))
+        .collect();
+    let ok = cts(&["verify", &b, "--public-key", &key], &[]);
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    assert_eq!(
+        text(&ok.stderr).trim(),
+        format!(
+            "{b}: PASSED: {} verified, {} digest verified",
+            traces.len(),
+            digests.len()
+        )
+    );
+    assert_eq!(text(&ok.stdout), "", "no problem rows");
+
+    // With CTS's own key (the default), every chain head fails: our sample is not CTS's.
+    let other = cts(&["verify", &b], &[]);
+    assert_eq!(other.status.code(), Some(3), "{other:?}");
+    assert!(
+        text(&other.stderr).contains("signature invalid"),
+        "{other:?}"
+    );
+
+    // Tamper: one byte of one trace file, delete another, add one no digest lists, alter a
+    // digest in the middle of the ECS chain, remove one in the middle of the VPC chain.
+    let modified = &traces[10];
+    let mut bytes = std::fs::read(modified).expect("read");
+    bytes[30] ^= 0x01;
+    std::fs::write(modified, bytes).expect("write");
+    let deleted = &traces[20];
+    std::fs::remove_file(deleted).expect("delete");
+    let added = traces[30]
+        .with_file_name("cts_CloudTrace_eu-de_2024-06-30T05-00-00Z_00000000000000aa.json.gz");
+    std::fs::copy(&traces[30], &added).expect("copy");
+    let ecs: Vec<&PathBuf> = digests
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("/Digest/ECS/"))
+        .collect();
+    let vpc: Vec<&PathBuf> = digests
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("/Digest/VPC/"))
+        .collect();
+    let altered = ecs[ecs.len() / 2];
+    let json = gunzip(&std::fs::read(altered).expect("read"));
+    let changed = String::from_utf8(json).expect("UTF-8").replacen(
+        "\"digest_end\":false",
+        "\"digest_end\":false ",
+        1,
+    );
+    std::fs::write(altered, gzip(changed.as_bytes())).expect("write");
+    let removed = vpc[vpc.len() / 2];
+    let removed_digest =
+        cts_core::integrity::Digest::decode(&std::fs::read(removed).expect("read"))
+            .expect("a digest");
+    std::fs::remove_file(removed).expect("remove");
+    let removed_successor = vpc[vpc.len() / 2 + 1];
+
+    let bad = cts(
+        &["verify", &b, "--public-key", &key, "--format", "csv"],
+        &[],
+    );
+    assert_eq!(bad.status.code(), Some(3), "{bad:?}");
+    let rows: Vec<(String, String, String)> = csv_rows(&text(&bad.stdout))
+        .into_iter()
+        .map(|r| (r[0].clone(), r[5].clone(), r[6].clone()))
+        .collect();
+    let named = |finding: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|(f, _, _)| f == finding)
+            .map(|(_, o, _)| o.clone())
+            .collect()
+    };
+    assert_eq!(named("modified"), vec![key_of(&bucket, modified)]);
+    assert_eq!(named("deleted"), vec![key_of(&bucket, deleted)]);
+    assert_eq!(named("digest modified"), vec![key_of(&bucket, altered)]);
+    assert_eq!(named("digest missing"), vec![key_of(&bucket, removed)]);
+    let (_, _, why) = rows
+        .iter()
+        .find(|(f, _, _)| f == "digest missing")
+        .expect("missing digest row");
+    assert_eq!(
+        why,
+        &format!(
+            "named as the previous digest by {}",
+            key_of(&bucket, removed_successor)
+        )
+    );
+    // The added file, and the files of the removed digest's hour, are not covered.
+    let mut expected: Vec<String> = removed_digest
+        .log_files
+        .iter()
+        .map(|f| f.object.clone())
+        .chain([key_of(&bucket, &added)])
+        .collect();
+    expected.sort();
+    let mut not_covered = named("not covered");
+    not_covered.sort();
+    assert_eq!(not_covered, expected);
+    let kinds: std::collections::BTreeSet<&str> = rows.iter().map(|(f, _, _)| f.as_str()).collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        vec![
+            "deleted",
+            "digest missing",
+            "digest modified",
+            "modified",
+            "not covered"
+        ],
+        "nothing else is reported: {rows:?}"
+    );
+
+    // A key file that is not a key is named.
+    std::fs::write(dir.path().join("junk.pem"), "not a key").expect("write");
+    let junk = dir.path().join("junk.pem").to_string_lossy().into_owned();
+    let refused = cts(&["verify", &b, "--public-key", &junk], &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains(&format!("public key {junk}: not an RSA public key")),
+        "{refused:?}"
+    );
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .expect("gzip");
+    out
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).expect("gzip");
+    encoder.finish().expect("gzip")
+}
+
+/// Rows of a CSV without quoted newlines.
+fn csv_rows(csv: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for line in csv.lines().skip(1) {
+        let mut fields = Vec::new();
+        let mut field = String::new();
+        let mut quoted = false;
+        let mut chars = line.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '"' if quoted && chars.peek() == Some(&'"') => {
+                    field.push('"');
+                    chars.next();
+                }
+                '"' => quoted = !quoted,
+                ',' if !quoted => fields.push(std::mem::take(&mut field)),
+                c => field.push(c),
+            }
+        }
+        fields.push(field);
+        rows.push(fields);
+    }
+    rows
+}
+
+#[test]
+fn in_a_bucket_signatures_are_object_metadata_and_verify() {
+    let s3 = SeaweedFs::start();
+    let endpoint = s3.endpoint.clone();
+    let envs = [
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = dir
+        .path()
+        .join("sample.pub.pem")
+        .to_string_lossy()
+        .into_owned();
+    let s3_args = ["--endpoint", endpoint.as_str(), "--region", "us-east-1"];
+    let made = cts(
+        &[
+            &s3_args[..],
+            &["gen", "s3://cts-signed/", "--public-key-out", &key],
+            &GEN,
+        ]
+        .concat(),
+        &envs,
+    );
+    assert!(made.status.success(), "{made:?}");
+
+    // Each digest carries its signature as metadata; no `.meta.json` objects in a bucket.
+    let (digests, traces) = block_on(async {
+        let bucket =
+            cts_core::storage::Location::parse("s3://cts-signed/", &s3.options()).expect("bucket");
+        let objects = bucket.list().await.expect("list");
+        assert!(
+            !objects
+                .iter()
+                .any(|o| o.location.as_ref().ends_with(".meta.json")),
+            "sidecars in a bucket"
+        );
+        let digests: Vec<_> = objects
+            .iter()
+            .filter(|o| o.location.as_ref().contains("_CloudTrace-Digest_"))
+            .collect();
+        let first = digests.first().expect("a digest");
+        let (_, metadata) = bucket
+            .read_with_metadata(&first.location)
+            .await
+            .expect("read")
+            .expect("exists");
+        let names: Vec<&str> = metadata.iter().map(|(k, _)| k.as_str()).collect();
+        assert!(names.contains(&"signature"), "{metadata:?}");
+        assert!(
+            metadata.contains(&(
+                "signature-algorithm".to_string(),
+                "SHA256withRSA".to_string()
+            )),
+            "{metadata:?}"
+        );
+        let traces = objects
+            .iter()
+            .filter(|o| o.location.as_ref().contains("_CloudTrace_"))
+            .count();
+        (digests.len(), traces)
+    });
+
+    let ok = cts(
+        &[
+            &s3_args[..],
+            &["verify", "s3://cts-signed/", "--public-key", &key],
+        ]
+        .concat(),
+        &envs,
+    );
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    assert_eq!(
+        text(&ok.stderr).trim(),
+        format!("s3://cts-signed/: PASSED: {traces} verified, {digests} digest verified")
+    );
+}
+
+#[test]
+fn signatures_check_with_an_independent_implementation() {
+    let python = std::env::var("CTS_CLIENTS_PYTHON").unwrap_or_else(|_| {
+        panic!(
+            "CTS_CLIENTS_PYTHON is not set: run the tests with scripts/test.sh, which installs \
+             pyca/cryptography (tests/clients/requirements.txt) into a venv"
+        )
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let prefix = dir.path().join("ours");
+    let made = cts(&["keygen", &prefix.to_string_lossy()], &[]);
+    assert!(made.status.success(), "{made:?}");
+    let private = std::fs::read_to_string(dir.path().join("ours.pem")).expect("private key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("ours.pem"))
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let key = cts_core::integrity::SigningKey::parse(&private).expect("our key");
+    let end = chrono::DateTime::from_timestamp(1_719_705_600, 0).expect("time");
+    let sealed = cts_core::integrity::Digest::new(
+        "p",
+        "b",
+        "CloudTraces/eu-de/2024/06/30/system/Digest/ECS/x_CloudTrace-Digest_eu-de_2024-06-30T00-00-00Z.json.gz",
+        end - chrono::Duration::hours(1),
+        end,
+        vec![],
+    )
+    .seal(None, &key)
+    .expect("seal");
+    let message = cts_core::integrity::digest::signing_string(
+        "2024-06-30T00-00-00Z",
+        "CloudTraces/eu-de/2024/06/30/system/Digest/ECS/x_CloudTrace-Digest_eu-de_2024-06-30T00-00-00Z.json.gz",
+        &sealed.link.hash,
+        "",
+    );
+    let script = r#"
+import sys
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+key = serialization.load_pem_public_key(open(sys.argv[1], "rb").read())
+message, signature = sys.argv[2].encode(), bytes.fromhex(sys.argv[3])
+for m in (message, message + b"x"):
+    try:
+        key.verify(signature, m, padding.PKCS1v15(), hashes.SHA256())
+        print("valid")
+    except Exception:
+        print("invalid")
+"#;
+    let out = Command::new(python)
+        .args([
+            "-c",
+            script,
+            &dir.path().join("ours.pub.pem").to_string_lossy(),
+            &message,
+            &sealed.signature,
+        ])
+        .output()
+        .expect("run python");
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(text(&out.stdout), "valid\ninvalid\n");
+}
