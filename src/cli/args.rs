@@ -216,7 +216,8 @@ pub(crate) enum Command {
         /// Configuration file, JSON: listen, region, buckets, transfer_interval_seconds, tokens
         /// ({"TOKEN": "PROJECT_ID"}), credentials ({"AK": {"secret": "SK", "project_id": ...}}),
         /// users ([{"name", "password" (from hash-password), "domain", "project_id"}]),
-        /// token_lifetime_seconds, keystone, projects, public_url. Flags override it.
+        /// token_lifetime_seconds, keystone, projects, public_url, topics, signing_key. Flags
+        /// override it.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Address to listen on [default: 127.0.0.1:8080].
@@ -244,6 +245,14 @@ pub(crate) enum Command {
         /// The region the service stands for, in trace file keys and names [default: eu-de].
         #[arg(long)]
         cts_region: Option<String>,
+        /// The private key (PKCS#8 PEM, from `cts keygen`) that signs the digest files of
+        /// trackers with is_support_validate [default: DATA_DIR/signing-key.pem, made on first
+        /// use, its public half beside it in signing-key.pub.pem].
+        #[arg(long)]
+        signing_key: Option<PathBuf>,
+        /// The period each digest file covers: CTS's is one hour; shorter to try it out.
+        #[arg(long, value_parser = parse_duration, default_value = "1h")]
+        digest_interval: Duration,
     },
     /// Read a password from standard input (its first line) and print its salted hash, for
     /// "users" in the configuration of `cts serve`.

@@ -8,6 +8,7 @@ use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use cts::output::format::{Format, write_batches};
 use cts::{Error, Result};
+use cts_core::integrity::keys::write_private_key;
 use cts_core::integrity::{Finding, PublicKey, SigningKey, Verification, VerifyOptions, verify};
 use cts_core::storage::Location;
 
@@ -57,7 +58,12 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
             };
             let mut out = std::io::stdout().lock();
             if batch.num_rows() > 0 || format != Format::Table {
-                write_batches(&[batch.clone()], batch.schema(), format, &mut out)?;
+                write_batches(
+                    std::slice::from_ref(&batch),
+                    batch.schema(),
+                    format,
+                    &mut out,
+                )?;
             }
             eprintln!("{source}: {}", verification.summary());
             Ok(if verification.passed() {
@@ -70,7 +76,7 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
             let (private, public) = SigningKey::generate()?;
             let private_path = with_extension(&prefix, "pem");
             let public_path = with_extension(&prefix, "pub.pem");
-            write_private(&private_path, &private)?;
+            write_private_key(&private_path, &private)?;
             std::fs::write(&public_path, public)
                 .map_err(|e| Error::io("write", &public_path, e))?;
             println!(
@@ -90,22 +96,6 @@ fn with_extension(prefix: &Path, extension: &str) -> std::path::PathBuf {
     name.push(".");
     name.push(extension);
     name.into()
-}
-
-/// A new file readable by its owner only; an existing one is not overwritten.
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|()| f.sync_all()))
-        .map_err(|e| Error::io("write", path, e))
 }
 
 fn strings(values: impl Iterator<Item = String>) -> ArrayRef {

@@ -22,6 +22,8 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
             buckets,
             transfer_interval,
             cts_region,
+            signing_key,
+            digest_interval,
         } => {
             let file = match &config {
                 Some(path) => cts::serve::ConfigFile::read(path)?,
@@ -97,6 +99,8 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                     .or(file.buckets)
                     .unwrap_or_else(|| default_buckets.to_string_lossy().into_owned()),
                 transfer_interval: interval,
+                digest_interval,
+                signing_key: signing_key.or(file.signing_key),
                 storage: context.storage.clone(),
                 hot: context.hot,
                 limits: context.limits,

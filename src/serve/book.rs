@@ -139,6 +139,51 @@ pub struct StoredTracker {
     pub tracker: Tracker,
     /// Traces recorded (`record_time`) before this (ms) are in the bucket.
     pub transferred_to: i64,
+    /// Its digest chains, when it validates trace files.
+    #[serde(default, skip_serializing_if = "DigestState::is_empty")]
+    pub digests: DigestState,
+}
+
+/// Where a tracker's digest chains stand (cts-spec.md §2.7): per service folder, the last
+/// digest and the end of the period it covered; and the trace files written since, each
+/// recorded here before it is written, so that every file in the bucket is in a digest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DigestState {
+    /// Service folder -> its chain.
+    #[serde(default)]
+    pub chains: std::collections::BTreeMap<String, Chain>,
+    /// Trace files not yet in a digest.
+    #[serde(default)]
+    pub pending: Vec<PendingFile>,
+}
+
+impl DigestState {
+    /// Nothing to keep: the tracker never validated.
+    pub fn is_empty(&self) -> bool {
+        self.chains.is_empty() && self.pending.is_empty()
+    }
+}
+
+/// One service folder's chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chain {
+    /// The last digest written (none: the next starts the chain).
+    pub last: Option<cts_core::integrity::Link>,
+    /// The end (ms) of the period the last digest covered: the next covers the one after.
+    pub digested_to: i64,
+}
+
+/// A trace file written to the bucket (or about to be), not yet in a digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingFile {
+    /// Its service folder.
+    pub service: String,
+    /// When it was delivered (ms): the period whose digest lists it.
+    pub delivered: i64,
+    /// Its key.
+    pub object: String,
+    /// Hex MD5 of its bytes.
+    pub md5: String,
 }
 
 impl StoredTracker {

@@ -50,6 +50,11 @@ pub struct ServeConfig {
     pub buckets: String,
     /// Time between two transfers of trace files to the trackers' buckets.
     pub transfer_interval: Duration,
+    /// The period each digest file covers (CTS: one hour).
+    pub digest_interval: Duration,
+    /// The private key digest files are signed with (PKCS#8 PEM); `None`:
+    /// `DATA_DIR/signing-key.pem`, made on first use.
+    pub signing_key: Option<PathBuf>,
     /// Connection options of S3/OBS buckets.
     pub storage: StorageOptions,
     /// How the hot store keeps and ages traces.
@@ -104,6 +109,8 @@ pub struct ConfigFile {
     pub topics: BTreeMap<String, Topic>,
     /// Seconds a notification's message is retried before it is given up (default 86400).
     pub notification_retry_seconds: Option<u64>,
+    /// The private key digest files are signed with (PKCS#8 PEM, `cts keygen`).
+    pub signing_key: Option<PathBuf>,
 }
 
 /// An access key's secret key and the project it may act on (`"credentials"` in the

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use cts_core::integrity::SigningKey;
+use cts_core::integrity::keys::write_private_key;
 use cts_core::storage::Location;
+use cts_core::storage::fs::write_atomic;
 use cts_core::store::archive::Archive;
 use cts_core::store::hot::{HOT_DIR, HotStore};
 
@@ -82,6 +85,8 @@ pub struct Server {
     pub delivery: Arc<Delivery>,
     /// Woken when a recording wrote messages to an outbox.
     pub outbox_written: Arc<tokio::sync::Notify>,
+    /// The key digest files are signed with, read (or made) on first use.
+    signing_key: tokio::sync::OnceCell<Arc<SigningKey>>,
 }
 
 impl Server {
@@ -165,7 +170,42 @@ impl Server {
             clock,
             transferring: tokio::sync::Mutex::new(()),
             auth,
+            signing_key: tokio::sync::OnceCell::new(),
         })
+    }
+
+    /// The key digest files are signed with: `--signing-key`, else `DATA_DIR/signing-key.pem`,
+    /// made on first use (readable by its owner only) with its public half beside it in
+    /// `signing-key.pub.pem`, which is what verifiers need.
+    pub async fn signing_key(&self) -> Result<Arc<SigningKey>> {
+        let key = self
+            .signing_key
+            .get_or_try_init(|| async {
+                let path = match &self.config.signing_key {
+                    Some(path) => path.clone(),
+                    None => self.config.data_dir.join("signing-key.pem"),
+                };
+                let made = self.config.signing_key.is_none() && !path.exists();
+                let key = tokio::task::spawn_blocking(move || -> Result<SigningKey> {
+                    if made {
+                        let (private, public) = SigningKey::generate()?;
+                        write_private_key(&path, &private)?;
+                        let public_path = path.with_file_name("signing-key.pub.pem");
+                        write_atomic(&public_path, public.as_bytes())?;
+                        eprintln!(
+                            "cts serve: made a key for signing digest files; its public half, for \
+                             cts verify --public-key, is {}",
+                            public_path.display()
+                        );
+                    }
+                    Ok(SigningKey::read(&path)?)
+                })
+                .await
+                .map_err(|e| Error::internal(e.to_string()))??;
+                Ok::<_, Error>(Arc::new(key))
+            })
+            .await?;
+        Ok(key.clone())
     }
 
     /// Where clients reach this server: the configured public URL, else `http://` and the

@@ -476,6 +476,7 @@ pub async fn create_tracker(
     let stored = StoredTracker {
         tracker,
         transferred_to: now,
+        digests: Default::default(),
     };
     book.trackers.push(stored.clone());
     if let Err(e) = book.save() {

@@ -19,6 +19,9 @@ use datafusion::prelude::col;
 use serde_json::{Value, json};
 
 use cts_core::failpoint;
+use cts_core::integrity::digest::{ALGORITHM_METADATA, SIGNATURE_METADATA, hash_hex};
+use cts_core::integrity::keys::ALGORITHM;
+use cts_core::integrity::{Digest, LogFile};
 use cts_core::source::layout::TraceFileKey;
 use cts_core::store::run::RunId;
 use cts_core::trace::col as c;
@@ -28,7 +31,7 @@ use crate::output::trace_json::traces_json;
 use crate::query::ts_literal as ts;
 use crate::serve::api::ApiError;
 use crate::serve::authorized::Authorized;
-use crate::serve::book::StoredTracker;
+use crate::serve::book::{Chain, DigestState, PendingFile, StoredTracker};
 use crate::serve::list::{recorded_by, session};
 use crate::serve::server::{Project, Server};
 use crate::serve::trackers::problem_of;
@@ -64,6 +67,16 @@ pub async fn transfer_project(server: &Server, project: &Project) -> Vec<Tracker
         .collect();
     let mut done = Vec::new();
     for stored in trackers {
+        if stored.tracker.is_support_validate {
+            // After the files of the last transfer, before those of this one: a period's
+            // digest is written once the period is over, with the files delivered in it.
+            if let Err(e) = write_digests(server, project, &stored).await {
+                eprintln!(
+                    "cts serve: digests of project {} tracker {} (written at the next transfer): {e}",
+                    project.id, stored.tracker.tracker_name
+                );
+            }
+        }
         if stored.transferred_to >= settled {
             continue;
         }
@@ -181,12 +194,162 @@ async fn transfer_tracker(
                 gzip,
             );
             let bytes = file_bytes(chunk, gzip)?;
+            if t.is_support_validate {
+                // Recorded before it is written: every file in the bucket gets in a digest.
+                let pending = PendingFile {
+                    service: service.clone().unwrap_or_else(|| UNSORTED.to_string()),
+                    delivered: now.timestamp_millis(),
+                    object: key.clone(),
+                    md5: hash_hex("MD5", &bytes).unwrap_or_default(),
+                };
+                change_digests(project, stored, |d| d.pending.push(pending)).await?;
+            }
             bucket.write(&bucket.path(&key), bytes.into()).await?;
             failpoint::hit(failpoint::TRANSFER_FILE_WRITTEN)?;
             files += 1;
         }
     }
     Ok((files, traces.len()))
+}
+
+/// The digest folder of a tracker that does not sort its files by service.
+pub const UNSORTED: &str = "ALL";
+
+/// Change the digest state of `stored` (if it still exists) and save it durably.
+async fn change_digests(
+    project: &Project,
+    stored: &StoredTracker,
+    change: impl FnOnce(&mut DigestState),
+) -> Result<()> {
+    let mut book = project.trackers.lock().await;
+    let Some(current) = book
+        .get_mut(&stored.tracker.tracker_name)
+        .filter(|t| t.tracker.id == stored.tracker.id)
+    else {
+        return Ok(()); // deleted meanwhile
+    };
+    change(&mut current.digests);
+    book.save()
+}
+
+/// Write the digest of every period that is over, for each service folder of `stored`
+/// (cts-spec.md §2.7): the files delivered in it (an empty list for an idle period), chained to
+/// the folder's previous digest, signed. Each digest is written, then the chain moved on
+/// durably; a server stopped in between writes the same digest again (same bytes, same
+/// signature) and goes on from it: the chain never forks.
+async fn write_digests(server: &Server, project: &Project, stored: &StoredTracker) -> Result<()> {
+    let period = server.config.digest_interval.as_millis().max(1000) as i64;
+    let now = Utc::now().timestamp_millis();
+    let t = &stored.tracker;
+    let state = {
+        let book = project.trackers.lock().await;
+        match book.get(&t.tracker_name).filter(|c| c.tracker.id == t.id) {
+            Some(c) => c.digests.clone(),
+            None => return Ok(()),
+        }
+    };
+    let mut services: Vec<String> = state.chains.keys().cloned().collect();
+    for p in &state.pending {
+        if !services.contains(&p.service) {
+            services.push(p.service.clone());
+        }
+    }
+    if services.is_empty() {
+        return Ok(());
+    }
+    let bucket = server.bucket(&t.obs_info.bucket_name)?;
+    let key = server.signing_key().await?;
+    for service in services {
+        let (mut last, mut start) = match state.chains.get(&service) {
+            Some(chain) => (chain.last.clone(), chain.digested_to),
+            None => {
+                let first = state
+                    .pending
+                    .iter()
+                    .filter(|p| p.service == service)
+                    .map(|p| p.delivered)
+                    .min()
+                    .unwrap_or(now);
+                (None, first.div_euclid(period) * period)
+            }
+        };
+        // Files of this folder not yet in a digest, oldest first.
+        let mut waiting: Vec<&PendingFile> = state
+            .pending
+            .iter()
+            .filter(|p| p.service == service)
+            .collect();
+        waiting.sort_by_key(|p| p.delivered);
+        while start + period <= now {
+            let end = start + period;
+            let due = waiting.partition_point(|p| p.delivered < end);
+            let mut files = Vec::new();
+            for p in waiting.drain(..due) {
+                // Recorded, but the server stopped before writing it: not in the bucket.
+                if bucket.exists(&bucket.path(&p.object)).await? {
+                    files.push(p);
+                }
+            }
+            let object = TraceFileKey::build_digest(
+                &server.config.region,
+                &t.tracker_name,
+                &service,
+                &t.obs_info.file_prefix_name,
+                at(end)?,
+            );
+            let log_files = files
+                .iter()
+                .map(|p| LogFile {
+                    bucket: t.obs_info.bucket_name.clone(),
+                    object: p.object.clone(),
+                    log_hash_value: p.md5.clone(),
+                    log_hash_algorithm: "MD5".to_string(),
+                })
+                .collect();
+            let digest = Digest::new(
+                &project.id,
+                &t.obs_info.bucket_name,
+                &object,
+                at(start)?,
+                at(end)?,
+                log_files,
+            );
+            let sealed = digest.seal(last.as_ref(), &key)?;
+            bucket
+                .write_with_metadata(
+                    &bucket.path(&object),
+                    sealed.bytes.into(),
+                    &[
+                        (SIGNATURE_METADATA, sealed.signature.as_str()),
+                        (ALGORITHM_METADATA, ALGORITHM),
+                    ],
+                )
+                .await?;
+            failpoint::hit(failpoint::TRANSFER_DIGEST_WRITTEN)?;
+            let link = sealed.link;
+            let service_done = service.clone();
+            change_digests(project, stored, |d| {
+                d.chains.insert(
+                    service_done.clone(),
+                    Chain {
+                        last: Some(link.clone()),
+                        digested_to: end,
+                    },
+                );
+                d.pending
+                    .retain(|p| !(p.service == service_done && p.delivered < end));
+            })
+            .await?;
+            last = Some(link);
+            start = end;
+        }
+    }
+    Ok(())
+}
+
+fn at(ms: i64) -> Result<chrono::DateTime<Utc>> {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .ok_or_else(|| Error::internal(format!("time {ms} out of range")))
 }
 
 /// Consecutive traces of one service (they are sorted by service), with the service's folder.

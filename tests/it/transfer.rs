@@ -1,6 +1,7 @@
 //! Transfer of trace files to trackers' buckets where it can go wrong: stopped between writing a
 //! file and saving the cursor ([`fp::TRANSFER_FILE_WRITTEN`]) and just after saving it
-//! ([`fp::TRANSFER_CURSOR_SAVED`]), more than 10,000 traces of one service in one period,
+//! ([`fp::TRANSFER_CURSOR_SAVED`]), with validation stopped after a digest is written
+//! ([`fp::TRANSFER_DIGEST_WRITTEN`]), more than 10,000 traces of one service in one period,
 //! recordings in flight while transfers run, and a bucket that fails and then recovers. Every
 //! recorded trace reaches the bucket at least once, checked by loading the bucket with `cts load`
 //! and counting against what was recorded.
@@ -266,4 +267,113 @@ fn a_bucket_that_fails_shows_the_error_and_the_next_transfer_after_recovery_send
     assert_eq!(listed["trackers"][0]["status"], "enabled", "{listed}");
     let (records, distinct) = delivered(dir.path(), "loaded", "s3://cts-trail", &s3_args, &envs);
     assert_eq!((records, distinct), (120, 120));
+}
+
+/// `cts verify` of `bucket` with the server's public key: (exit code, summary line).
+fn verify(data: &Path, bucket: &Path) -> (Option<i32>, String) {
+    let key = data.join("signing-key.pub.pem");
+    let out = cts(&data.join("verify"))
+        .args([
+            "verify",
+            &bucket.to_string_lossy(),
+            "--public-key",
+            &key.to_string_lossy(),
+        ])
+        .output()
+        .expect("verify");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let summary = stderr
+        .lines()
+        .last()
+        .and_then(|l| l.split_once(": "))
+        .map(|(_, s)| s.to_string())
+        .unwrap_or_default();
+    (
+        out.status.code(),
+        format!("{summary}{}", String::from_utf8_lossy(&out.stdout)),
+    )
+}
+
+#[test]
+fn with_validation_every_file_is_in_a_signed_chain_that_survives_stops_at_each_step() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let bucket = data.join("buckets").join("signed");
+    std::fs::create_dir_all(&bucket).expect("bucket folder");
+    // Digests every 2 seconds rather than every hour, so that periods close during the test.
+    let args = ["--transfer-interval", "1h", "--digest-interval", "2s"];
+    let now = chrono::Utc::now().timestamp_millis();
+    let period = std::time::Duration::from_millis(2_100);
+    {
+        let serve = Serve::start(&data, &args, &[]);
+        let (status, body) = serve.a(
+            "POST",
+            "/tracker",
+            Some(json!({"tracker_type": "system", "tracker_name": "system", "is_support_validate": true,
+                        "obs_info": {"bucket_name": "signed", "file_prefix_name": "t", "compress_type": "gzip", "is_sort_by_service": true}})),
+        );
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["is_support_validate"], json!(true), "{body}");
+        record(&serve, "a", 300, now - 60_000);
+        assert_eq!(
+            transfers(&serve),
+            json!([{"tracker": "system", "files": 3, "traces": 300, "error": null}])
+        );
+        std::thread::sleep(period);
+        transfers(&serve); // the period of the three files is over: its digests
+    }
+    let digests = |b: &Path| {
+        files_under(b)
+            .into_iter()
+            .filter(|f| f.contains("_CloudTrace-Digest_") && f.ends_with(".json.gz"))
+            .count()
+    };
+    assert!(
+        digests(&bucket) >= 3,
+        "a digest per service folder: {:?}",
+        files_under(&bucket)
+    );
+    assert_eq!(verify(&data, &bucket).0, Some(0));
+
+    // Stopped after writing one of three trace files: the other two go again next time; all of
+    // them, the stopped transfer's too, are listed in the digests.
+    {
+        let serve = Serve::start(&data, &args, &[]);
+        record(&serve, "b", 300, now - 30_000);
+    }
+    let stop_after_one = format!("{}=return(abort)", fp::TRANSFER_FILE_WRITTEN);
+    let mut serve = Serve::start(&data, &args, &[("FAILPOINTS", &stop_after_one)]);
+    transfer_expecting_a_stop(&serve);
+    serve.kill();
+    {
+        let serve = Serve::start(&data, &args, &[]);
+        transfers(&serve);
+        std::thread::sleep(period);
+    }
+    // Stopped after writing a digest, before its chain moved on: written again, the same.
+    let stop_at_digest = format!("{}=return(abort)", fp::TRANSFER_DIGEST_WRITTEN);
+    let mut serve = Serve::start(&data, &args, &[("FAILPOINTS", &stop_at_digest)]);
+    transfer_expecting_a_stop(&serve);
+    serve.kill();
+    {
+        let serve = Serve::start(&data, &args, &[]);
+        transfers(&serve);
+    }
+    let trace_files = files_under(&bucket)
+        .into_iter()
+        .filter(|f| f.contains("_CloudTrace_"))
+        .count();
+    assert_eq!(trace_files, 3 + 1 + 3, "{:?}", files_under(&bucket));
+    let (code, summary) = verify(&data, &bucket);
+    assert_eq!(code, Some(0), "{summary}");
+    assert_eq!(
+        summary,
+        format!(
+            "PASSED: {trace_files} verified, {} digest verified",
+            digests(&bucket)
+        )
+    );
+    // Every trace reached the bucket.
+    let (_, distinct) = delivered(dir.path(), "loaded", &bucket.to_string_lossy(), &[], &[]);
+    assert_eq!(distinct, 600);
 }

@@ -31,6 +31,7 @@ pub const POINTS: &[&str] = &[
     ARCHIVE_COMPACT_DELETED_ONE,
     TRANSFER_FILE_WRITTEN,
     TRANSFER_CURSOR_SAVED,
+    TRANSFER_DIGEST_WRITTEN,
     EXPORT_WRITING,
     EXPORT_FILE_WRITTEN,
     NOTIFY_OUTBOX_WRITTEN,
@@ -63,6 +64,8 @@ pub const ARCHIVE_COMPACT_DELETED_ONE: &str = "archive.compact-deleted-one";
 pub const TRANSFER_FILE_WRITTEN: &str = "transfer.file-written";
 /// Transfer: the tracker's cursor saved.
 pub const TRANSFER_CURSOR_SAVED: &str = "transfer.cursor-saved";
+/// Transfer: a digest file written to the tracker's bucket, its chain not yet moved on.
+pub const TRANSFER_DIGEST_WRITTEN: &str = "transfer.digest-written";
 /// Export: part of a Parquet file written (each batch), the file not yet complete.
 pub const EXPORT_WRITING: &str = "export.writing";
 /// Export: one Parquet file written.

@@ -374,10 +374,9 @@ impl<'a> Generator<'a> {
             SIGNATURE_METADATA: sealed.signature,
             ALGORITHM_METADATA: ALGORITHM,
         });
-        sink(
-            &format!("{key}{METADATA_SUFFIX}"),
-            serde_json::to_vec(&metadata)?,
-        )?;
+        let metadata = serde_json::to_vec(&metadata)?;
+        self.summary.stored_bytes += metadata.len() as u64;
+        sink(&format!("{key}{METADATA_SUFFIX}"), metadata)?;
         let bytes = sealed.bytes;
         sink(&key, bytes)
     }

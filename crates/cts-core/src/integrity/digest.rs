@@ -76,7 +76,7 @@ pub struct LogFile {
 }
 
 /// What the next digest of a chain records about the one before it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Link {
     /// Bucket of the previous digest.
     pub bucket: String,

@@ -188,6 +188,23 @@ impl SigningKey {
     }
 }
 
+/// Write a private key to a new file, readable by its owner only; an existing file is not
+/// overwritten.
+pub fn write_private_key(path: &std::path::Path, pem: &str) -> Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(path)
+        .and_then(|mut f| f.write_all(pem.as_bytes()).and_then(|()| f.sync_all()))
+        .map_err(|e| Error::io("write", path, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

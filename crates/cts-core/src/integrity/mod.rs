@@ -5,7 +5,7 @@
 //! |---|---|
 //! | SHA256withRSA keys: CTS's, ours, the sample's | [`keys`] |
 //! | a digest file: its fields, its chain link, its signing string, sealing | [`digest`] |
-//! | verifying a bucket or folder: chains, signatures, trace file hashes | [`verify`] |
+//! | verifying a bucket or folder: chains, signatures, trace file hashes | [`mod@verify`] |
 //!
 //! The digest files of a local folder keep their signature beside them
 //! ([`Location::write_with_metadata`](crate::storage::Location::write_with_metadata)).

@@ -109,6 +109,8 @@ impl Source {
             let key = meta.location.as_ref();
             match classify(key) {
                 ObjectKind::TraceFile(k) => listing.trace_files.push(trace_file(meta, k.region)),
+                // A digest's signature kept beside it in a folder is part of the digest.
+                ObjectKind::Digest if key.ends_with(crate::storage::METADATA_SUFFIX) => {}
                 ObjectKind::Digest => listing.digests += 1,
                 // Never an archive's own bookkeeping, should the archive lie inside the source.
                 ObjectKind::Other if any_json && is_json_name(key) && !is_archive_meta(key) => {

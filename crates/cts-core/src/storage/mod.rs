@@ -188,6 +188,15 @@ impl Location {
             .map_err(|e| Error::storage("read", self.display(path), e))
     }
 
+    /// Whether an object exists.
+    pub async fn exists(&self, path: &Path) -> Result<bool> {
+        match self.store.head(path).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(Error::storage("read", self.display(path), e)),
+        }
+    }
+
     /// Read a whole object; `None` when it does not exist.
     pub async fn read_if_exists(&self, path: &Path) -> Result<Option<Bytes>> {
         match self.store.get(path).await {
