@@ -134,6 +134,15 @@ pub(crate) enum Command {
         /// JSON gathered before a chunk is written, in MB (bounds memory).
         #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=1024))]
         chunk_mb: u64,
+        /// Check each file against the source's digest chains (as `cts verify` does) and record
+        /// what was found in the manifest (the `trace_files` table); `--verify=strict` loads
+        /// only the traces of verified files. Exit status 3 when anything is not verified.
+        #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "on")]
+        verify: Option<VerifyMode>,
+        /// With --verify: the key the digests are signed with, PEM or base64 DER (default:
+        /// CTS's).
+        #[arg(long, requires = "verify")]
+        public_key: Option<PathBuf>,
     },
     /// Merge each archive day held in several Parquet files into one (a load writes a day in
     /// many), so that queries open fewer files; crash-safe, and queries running meanwhile see
@@ -431,4 +440,14 @@ mod tests {
         use clap::CommandFactory;
         Cli::command().debug_assert();
     }
+}
+
+/// How `cts load --verify` treats files that are not verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum VerifyMode {
+    /// Load them, and record what was found.
+    On,
+    /// Do not load their traces (recorded as failed; files whose hour's digest is still to come
+    /// are left for a later load).
+    Strict,
 }

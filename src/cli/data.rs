@@ -9,13 +9,14 @@ use cts::notify::matcher::Matcher;
 use cts::notify::outbox::{Outbox, put_matches};
 use cts::{Error, Result};
 use cts_core::ingest::{IngestSummary, ingest};
-use cts_core::load::{LoadOptions, load};
+use cts_core::integrity::PublicKey;
+use cts_core::load::{LoadOptions, LoadVerify, load};
 use cts_core::source::Source;
 use cts_core::storage::{Location, METADATA_SUFFIX};
 use cts_core::store::archive::{CompactOptions, compact};
 use cts_sample::{GenOptions, GenSummary, generate};
 
-use crate::cli::args::Command;
+use crate::cli::args::{Command, VerifyMode};
 use crate::cli::context::{Context, say};
 
 /// Run a command of the data path.
@@ -88,9 +89,21 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
             any_json,
             quiet,
             chunk_mb,
+            verify,
+            public_key,
         } => {
             let archive = context.archive()?;
             let source = Source::open(&source, &context.storage)?;
+            let verify = match verify {
+                Some(mode) => Some(LoadVerify {
+                    public_key: match public_key {
+                        Some(path) => PublicKey::read(&path)?,
+                        None => PublicKey::cts()?,
+                    },
+                    strict: mode == VerifyMode::Strict,
+                }),
+                None => None,
+            };
             let hot = context.open_hot(&archive).await?;
             let mut options = LoadOptions {
                 retry_failed,
@@ -98,6 +111,7 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                 progress: !quiet,
                 chunk_json_bytes: chunk_mb << 20,
                 hot: Some(hot.clone()),
+                verify,
                 ..Default::default()
             };
             if let Some(threads) = threads {
@@ -120,6 +134,9 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                 )?;
             }
             say!("archive: {}\n", archive.location().url())?;
+            if options.verify.is_some() && !summary.is_verified() {
+                return Ok(ExitCode::from(3));
+            }
             Ok(exit_code(summary.is_clean()))
         }
         Command::Compact {

@@ -6,6 +6,8 @@
 //!   each trace once; `hot_traces` and `archive_traces` are each tier alone;
 //! - `attributed_traces`: `traces` with who did each (`operator`, `domain`), which the reports
 //!   read;
+//! - `trace_files`: the archive's manifest, every source file a load read, what became of it
+//!   and what its digest said of it;
 //! - a predicate on `time` prunes the archive's day partitions and skips a tier, so a query on
 //!   one week never opens the files of other weeks;
 //! - the JSON functions of `datafusion-functions-json` (`json_get_str(request, 'key')`, ...);
@@ -16,7 +18,7 @@
 //! |---|---|
 //! | `session.rs` | [`session_with`]: the session and its tables |
 //! | `limits.rs` | [`QueryLimits`]: memory and time a query may use |
-//! | `tables.rs` | the archive table, the hot table, `traces` |
+//! | `tables.rs` | the archive table, the hot table, `traces`, the manifest's entries |
 //! | `time.rs` | bounds on `time` in filters, and day bounds from them |
 
 mod limits;
@@ -26,10 +28,10 @@ mod time;
 
 pub use limits::QueryLimits;
 pub use session::{
-    ARCHIVE_TABLE, ATTRIBUTED_VIEW, HOT_TABLE, TRACES_TABLE, register_location, session,
-    session_with,
+    ARCHIVE_TABLE, ATTRIBUTED_VIEW, HOT_TABLE, TRACE_FILES_VIEW, TRACES_TABLE, register_location,
+    session, session_with,
 };
-pub use tables::{DayPrunedTable, HotTable, TieredTable, archive_table, plan_text};
+pub use tables::{DayPrunedTable, HotTable, TieredTable, archive_table, manifest_table, plan_text};
 pub use time::{time_range, ts_literal, with_day_bounds};
 
 #[cfg(doc)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use cts_core::storage::Location;
-use cts_core::store::archive::{Archive, TRACES_DIR, VisibleStore};
+use cts_core::store::archive::{Archive, MANIFEST_DIR, TRACES_DIR, VisibleStore};
 use datafusion::catalog::TableProvider;
 use datafusion::datasource::ViewTable;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
@@ -14,7 +14,7 @@ use datafusion::prelude::{SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
 use crate::query::limits::QueryLimits;
-use crate::query::tables::{HotTable, TieredTable, archive_table};
+use crate::query::tables::{HotTable, TieredTable, archive_table, manifest_table};
 
 /// Name of the table of all traces: the hot store and the archive, each trace once.
 pub const TRACES_TABLE: &str = "traces";
@@ -25,6 +25,14 @@ pub const HOT_TABLE: &str = "hot_traces";
 pub const ATTRIBUTED_VIEW: &str = "attributed_traces";
 /// Its query.
 const ATTRIBUTED_SQL: &str = include_str!("../../sql/attributed_traces.sql");
+
+/// Name of the view of the manifest: every source file a load read, what became of it, and
+/// what its digest said of it (`sql/trace_files.sql`).
+pub const TRACE_FILES_VIEW: &str = "trace_files";
+/// Its query.
+const TRACE_FILES_SQL: &str = include_str!("../../sql/trace_files.sql");
+/// The name its query gives the manifest's entries (registered only while it is planned).
+const TRACE_FILE_ENTRIES: &str = "trace_file_entries";
 
 /// Name of the table of the archive's traces, all of them.
 pub const ARCHIVE_TABLE: &str = "archive_traces";
@@ -57,8 +65,10 @@ pub async fn session_with(
     datafusion_functions_json::register_all(&mut ctx)?;
     register_location(&ctx, archive.location());
     if let Some(dir) = archive.location().local_path() {
-        let traces = dir.join(TRACES_DIR);
-        std::fs::create_dir_all(&traces).map_err(|e| Error::io("create folder", &traces, e))?;
+        for folder in [TRACES_DIR, MANIFEST_DIR] {
+            let path = dir.join(folder);
+            std::fs::create_dir_all(&path).map_err(|e| Error::io("create folder", &path, e))?;
+        }
     }
     let archive_traces = archive_table(archive)?;
     ctx.register_table(ARCHIVE_TABLE, archive_traces.clone())?;
@@ -75,6 +85,11 @@ pub async fn session_with(
     let plan = ctx.state().create_logical_plan(ATTRIBUTED_SQL).await?;
     let view = ViewTable::new(plan, Some(ATTRIBUTED_SQL.to_string()));
     ctx.register_table(ATTRIBUTED_VIEW, Arc::new(view))?;
+    ctx.register_table(TRACE_FILE_ENTRIES, manifest_table(archive)?)?;
+    let plan = ctx.state().create_logical_plan(TRACE_FILES_SQL).await?;
+    ctx.deregister_table(TRACE_FILE_ENTRIES)?;
+    let view = ViewTable::new(plan, Some(TRACE_FILES_SQL.to_string()));
+    ctx.register_table(TRACE_FILES_VIEW, Arc::new(view))?;
     Ok(ctx)
 }
 

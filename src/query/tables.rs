@@ -4,13 +4,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, SchemaRef};
-use cts_core::store::archive::Archive;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use cts_core::store::archive::{Archive, MANIFEST_DIR};
 use cts_core::store::hot::{self, Snapshot};
 use cts_core::trace::{col as c, query_schema};
 use datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
 use datafusion::common::DFSchema;
 use datafusion::datasource::TableType;
+use datafusion::datasource::file_format::json::JsonFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -37,6 +38,35 @@ pub fn archive_table(archive: &Archive) -> Result<Arc<dyn TableProvider>> {
         .with_schema(query_schema());
     let inner: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
     Ok(Arc::new(DayPrunedTable { inner }))
+}
+
+/// The manifest's segments as a table, one row per entry (`sql/trace_files.sql` keeps the
+/// latest of each source file).
+pub fn manifest_table(archive: &Archive) -> Result<Arc<dyn TableProvider>> {
+    let url = archive.location().url();
+    let url = url.join(&format!("{MANIFEST_DIR}/")).unwrap_or(url);
+    let url = ListingTableUrl::parse(url.as_str())?;
+    let options =
+        ListingOptions::new(Arc::new(JsonFormat::default())).with_file_extension(".ndjson");
+    let text = |name: &str| Field::new(name, DataType::Utf8, true);
+    let count = |name: &str| Field::new(name, DataType::UInt64, true);
+    let schema = Arc::new(Schema::new(vec![
+        text("source"),
+        count("size"),
+        text("etag"),
+        text("outcome"),
+        count("traces"),
+        count("duplicates"),
+        count("rejected"),
+        text("error"),
+        text("run"),
+        text("integrity"),
+        text("integrity_detail"),
+    ]));
+    let config = ListingTableConfig::new(url)
+        .with_listing_options(options)
+        .with_schema(schema);
+    Ok(Arc::new(ListingTable::try_new(config)?))
 }
 
 /// Wraps a day-partitioned table: bounds on `time` in a query become bounds on `day`.

@@ -182,6 +182,7 @@ report_tests!(
     security_group_changes,
     security_group_open_to_world,
     trace_coverage,
+    trace_file_integrity,
 );
 
 /// The local wall-clock time and weekday that `off_hours_activity` prints, in a zone with

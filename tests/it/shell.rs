@@ -139,6 +139,8 @@ fn dt_lists_the_tables() {
             .iter()
             .map(|name| format!("report_{name},VIEW")),
     );
+    // The manifest: every source file loaded, and what its digest said of it.
+    expected.push("trace_files,VIEW".to_string());
     expected.push("traces,BASE TABLE".to_string());
     assert_eq!(stdout(&out).lines().collect::<Vec<_>>(), expected);
 }

@@ -382,3 +382,212 @@ for m in (message, message + b"x"):
     assert!(out.status.success(), "{out:?}");
     assert_eq!(text(&out.stdout), "valid\ninvalid\n");
 }
+
+fn cts_in(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cts"))
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("run cts")
+}
+
+/// `cts sql` in `data`, as CSV rows.
+fn sql(data: &Path, query: &str) -> Vec<Vec<String>> {
+    let out = cts_in(data, &["sql", "--format", "csv", query]);
+    assert!(out.status.success(), "{query}: {out:?}");
+    csv_rows(&text(&out.stdout))
+}
+
+/// A copy of the trace file `from` with traces of the IDs `ids` added (each a copy of its first
+/// trace), gzipped, at `to`.
+fn with_new_traces(from: &Path, to: &Path, ids: &[&str]) {
+    let mut traces: Vec<serde_json::Value> =
+        serde_json::from_slice(&gunzip(&std::fs::read(from).expect("read"))).expect("JSON");
+    let first = traces[0].clone();
+    for id in ids {
+        let mut t = first.clone();
+        t["trace_id"] = serde_json::Value::from(*id);
+        traces.push(t);
+    }
+    let json = serde_json::to_vec(&traces).expect("JSON");
+    std::fs::write(to, gzip(&json)).expect("write");
+}
+
+#[test]
+fn load_verify_records_each_files_integrity_and_strict_loads_only_verified_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bucket = dir.path().join("bucket");
+    let b = bucket.to_string_lossy().into_owned();
+    let made = cts(&[&["gen", &b][..], &GEN].concat(), &[]);
+    assert!(made.status.success(), "{made:?}");
+    let key = format!("{b}.public-key.pem");
+    let traces = files(&bucket, "_CloudTrace_");
+    let digests = files(&bucket, "_CloudTrace-Digest_")
+        .into_iter()
+        .filter(|p| !p.to_string_lossy().ends_with(".meta.json"))
+        .count();
+
+    // One file altered (a trace added to it), one deleted, one added that no digest lists.
+    let modified = &traces[10];
+    with_new_traces(modified, modified, &["integrity-test-1"]);
+    let deleted = &traces[20];
+    std::fs::remove_file(deleted).expect("delete");
+    let added = traces[30]
+        .with_file_name("cts_CloudTrace_eu-de_2024-06-30T05-00-00Z_00000000000000aa.json.gz");
+    with_new_traces(
+        &traces[30],
+        &added,
+        &["integrity-test-2", "integrity-test-3"],
+    );
+    let url = |p: &Path| format!("file://{}", p.to_string_lossy());
+
+    // --verify: everything loads; each file's finding is in trace_files; exit status 3.
+    let data = dir.path().join("data");
+    let out = cts_in(&data, &["load", &b, "--verify", "--public-key", &key, "-q"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stdout = text(&out.stdout);
+    let verified = traces.len() - 2;
+    assert!(
+        stdout.contains(&format!(
+            "  integrity: {verified} verified, 1 modified, 1 deleted, 1 not covered\n"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "    {}: deleted: listed in its hour's digest, not in the source\n",
+            url(deleted)
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "skipped: 0 unchanged files, {digests} digest files"
+        )),
+        "{stdout}"
+    );
+    let by_finding =
+        "SELECT integrity, outcome, count(*) FROM trace_files GROUP BY 1, 2 ORDER BY 1";
+    assert_eq!(
+        sql(&data, by_finding),
+        vec![
+            vec!["deleted".to_string(), "failed".into(), "1".into()],
+            vec!["modified".to_string(), "loaded".into(), "1".into()],
+            vec!["not covered".to_string(), "loaded".into(), "1".into()],
+            vec![
+                "verified".to_string(),
+                "loaded".into(),
+                verified.to_string()
+            ],
+        ]
+    );
+    let problems = sql(
+        &data,
+        "SELECT source, integrity, integrity_detail FROM trace_files \
+         WHERE integrity <> 'verified' ORDER BY integrity",
+    );
+    assert_eq!(problems[0][0], url(deleted));
+    assert_eq!(problems[1][0], url(modified));
+    assert!(
+        problems[1][2].starts_with("its MD5 is "),
+        "{:?}",
+        problems[1]
+    );
+    assert_eq!(problems[2][0], url(&added));
+    assert_eq!(problems[2][2], "no digest lists it");
+    let new_ids = "SELECT count(*) FROM traces WHERE trace_id LIKE 'integrity-test-%'";
+    assert_eq!(sql(&data, new_ids), vec![vec!["3".to_string()]]);
+
+    // The report pack's section, from the manifest.
+    let report = cts_in(
+        &data,
+        &[
+            "report",
+            "run",
+            "trace_file_integrity",
+            "--param",
+            "from=2024-06-01",
+            "--format",
+            "csv",
+        ],
+    );
+    assert!(report.status.success(), "{report:?}");
+    let rows = csv_rows(&text(&report.stdout));
+    let problem_rows: Vec<(String, String)> = rows
+        .iter()
+        .filter(|r| !r[4].is_empty())
+        .map(|r| (r[1].clone(), r[4].clone()))
+        .collect();
+    let mut expected = vec![
+        ("deleted".to_string(), url(deleted)),
+        ("modified".to_string(), url(modified)),
+        ("not covered".to_string(), url(&added)),
+    ];
+    let mut got = problem_rows.clone();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected);
+    let files: usize = rows
+        .iter()
+        .map(|r| r[2].parse::<usize>().expect("files"))
+        .sum();
+    assert_eq!(files, traces.len() + 1, "{rows:?}");
+
+    // A second load with --verify reads nothing new and reports the deleted file again.
+    let again = cts_in(&data, &["load", &b, "--verify", "--public-key", &key, "-q"]);
+    assert_eq!(again.status.code(), Some(3), "{again:?}");
+    assert!(
+        text(&again.stdout).contains(&format!("skipped: {} unchanged files", traces.len())),
+        "{again:?}"
+    );
+
+    // --verify=strict: the altered and the uncovered file are refused, named, and recorded as
+    // failed; their traces are not loaded.
+    let strict = dir.path().join("strict");
+    let out = cts_in(
+        &strict,
+        &["load", &b, "--verify=strict", "--public-key", &key, "-q"],
+    );
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("  failed: 2 files\n"), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "    {}: refused (--verify=strict): modified: its MD5 is ",
+            url(modified)
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "    {}: refused (--verify=strict): not covered: no digest lists it\n",
+            url(&added)
+        )),
+        "{stdout}"
+    );
+    assert_eq!(sql(&strict, new_ids), vec![vec!["0".to_string()]]);
+    assert_eq!(
+        sql(&strict, by_finding),
+        vec![
+            vec!["deleted".to_string(), "failed".into(), "1".into()],
+            vec!["modified".to_string(), "failed".into(), "1".into()],
+            vec!["not covered".to_string(), "failed".into(), "1".into()],
+            vec![
+                "verified".to_string(),
+                "loaded".into(),
+                verified.to_string()
+            ],
+        ]
+    );
+
+    // With the wrong key (CTS's own), no file is verified: each names its digest's finding.
+    let wrong = dir.path().join("wrong");
+    let out = cts_in(&wrong, &["load", &b, "--verify", "-q"]);
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let unverified = sql(
+        &wrong,
+        "SELECT count(*) FROM trace_files WHERE integrity = 'verified'",
+    );
+    assert_eq!(unverified, vec![vec!["0".to_string()]]);
+}

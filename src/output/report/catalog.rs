@@ -111,6 +111,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "trace_coverage",
         include_str!("../../../sql/reports/trace_coverage.sql"),
     ),
+    (
+        "trace_file_integrity",
+        include_str!("../../../sql/reports/trace_file_integrity.sql"),
+    ),
 ];
 
 /// What a report returns.

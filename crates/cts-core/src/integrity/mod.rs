@@ -16,4 +16,4 @@ pub mod verify;
 
 pub use digest::{Digest, Link, LogFile, Sealed};
 pub use keys::{PublicKey, SigningKey};
-pub use verify::{Finding, Outcome, Verification, VerifyOptions, verify};
+pub use verify::{Chains, Finding, Outcome, Verification, VerifyOptions, verify};

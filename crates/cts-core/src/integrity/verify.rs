@@ -20,10 +20,10 @@ use object_store::path::Path;
 
 use crate::error::{Error, Result};
 use crate::integrity::digest::{
-    Digest, SIGNATURE_METADATA, format_time, hash_hex, parse_time, signing_string,
+    Digest, LogFile, SIGNATURE_METADATA, format_time, hash_hex, parse_time, signing_string,
 };
 use crate::integrity::keys::{PublicKey, SignatureError};
-use crate::source::layout::{ObjectKind, ROOT_FOLDER, classify};
+use crate::source::layout::{ObjectKind, ROOT_FOLDER, TraceFileKey, classify};
 use crate::storage::{Location, METADATA_SUFFIX};
 
 /// What to verify, and with which key.
@@ -248,11 +248,7 @@ pub async fn verify(location: &Location, options: &VerifyOptions) -> Result<Veri
         }
         match classify(&key) {
             ObjectKind::TraceFile(k) => {
-                let folder = Folder {
-                    region: k.region.clone().unwrap_or_default(),
-                    tracker: k.tracker.clone().unwrap_or_default(),
-                    service: k.service.clone().unwrap_or_default(),
-                };
+                let folder = Folder::of(&k);
                 if options.wants_folder(&folder) {
                     traces.insert(
                         key,
@@ -264,57 +260,215 @@ pub async fn verify(location: &Location, options: &VerifyOptions) -> Result<Veri
                     );
                 }
             }
-            ObjectKind::Digest => {
-                let folder = digest_folder(&key);
-                if options.wants_folder(&folder) {
-                    digest_keys.push((key, folder));
-                }
-            }
+            ObjectKind::Digest => digest_keys.push(key),
             ObjectKind::Other => {}
         }
     }
-
-    // Every digest, read at once (they are small: one per folder and hour).
-    let stored: Vec<Stored> = futures::stream::iter(digest_keys)
-        .map(|(key, folder)| async move { read_digest(location, key, folder).await })
-        .buffer_unordered(options.parallelism.max(1))
-        .try_filter_map(|d| async move { Ok(d) })
-        .try_collect()
-        .await?;
-    let mut digests: HashMap<String, Stored> =
-        stored.into_iter().map(|d| (d.key.clone(), d)).collect();
-
-    let mut outcomes = Vec::new();
-    let mut listed: Vec<(Folder, String, crate::integrity::digest::LogFile)> = Vec::new();
-    let mut groups: BTreeMap<Folder, Vec<String>> = BTreeMap::new();
-    for d in digests.values() {
-        groups
-            .entry(d.folder.clone())
-            .or_default()
-            .push(d.key.clone());
-    }
-    for (folder, mut keys) in groups {
-        // Newest first (by the time the digest gives, else by key).
-        keys.sort_by(|a, b| {
-            let (da, db) = (&digests[a], &digests[b]);
-            db.end().cmp(&da.end()).then_with(|| b.cmp(a))
-        });
-        let mut chain = Chain {
-            location,
-            options,
-            folder: &folder,
-            outcomes: &mut outcomes,
-            listed: &mut listed,
-            visited: HashSet::new(),
-        };
-        chain.walk(&keys, &mut digests).await?;
-    }
-
-    check_trace_files(location, options, &traces, &digests, listed, &mut outcomes).await?;
+    let chains = Chains::walk(location, options, digest_keys).await?;
+    let mut outcomes = check_trace_files(location, options, &traces, &chains).await?;
+    outcomes.extend(chains.outcomes);
     outcomes.sort_by(|a, b| {
         (&a.folder, &a.hour, a.finding, &a.object).cmp(&(&b.folder, &b.hour, b.finding, &b.object))
     });
     Ok(Verification { outcomes })
+}
+
+/// A trace file a digest lists.
+#[derive(Debug, Clone)]
+struct Listed {
+    folder: Folder,
+    /// The hour of the digest that lists it.
+    hour: String,
+    /// The digest that lists it.
+    digest: String,
+    file: LogFile,
+}
+
+/// The digest chains of a bucket, walked: what each digest was found to be, and the trace files
+/// the digests list, against which each trace file is then checked
+/// ([`Chains::check_file`]).
+#[derive(Debug, Default)]
+pub struct Chains {
+    /// What was found about each digest (and each digest missing from a chain).
+    pub outcomes: Vec<Outcome>,
+    /// The trace files the digests in range list, by key.
+    listed: HashMap<String, Listed>,
+    /// The end of the newest digest of each region and tracker.
+    newest: HashMap<(String, String), DateTime<Utc>>,
+    /// The digests whose own check failed, with what was found.
+    failed: HashMap<String, Finding>,
+}
+
+impl Chains {
+    /// Read the digests `digest_keys` of `location` (those of the folders `options` asks for)
+    /// and walk each folder's chain, newest to oldest.
+    pub async fn walk(
+        location: &Location,
+        options: &VerifyOptions,
+        digest_keys: Vec<String>,
+    ) -> Result<Chains> {
+        let wanted: Vec<(String, Folder)> = digest_keys
+            .into_iter()
+            .filter(|k| !k.ends_with(METADATA_SUFFIX))
+            .map(|k| {
+                let folder = digest_folder(&k);
+                (k, folder)
+            })
+            .filter(|(_, folder)| options.wants_folder(folder))
+            .collect();
+        // Every digest, read at once (they are small: one per folder and hour).
+        let stored: Vec<Stored> = futures::stream::iter(wanted)
+            .map(|(key, folder)| async move { read_digest(location, key, folder).await })
+            .buffer_unordered(options.parallelism.max(1))
+            .try_filter_map(|d| async move { Ok(d) })
+            .try_collect()
+            .await?;
+        let mut digests: HashMap<String, Stored> =
+            stored.into_iter().map(|d| (d.key.clone(), d)).collect();
+
+        let mut outcomes = Vec::new();
+        let mut listed = HashMap::new();
+        let mut groups: BTreeMap<Folder, Vec<String>> = BTreeMap::new();
+        for d in digests.values() {
+            groups
+                .entry(d.folder.clone())
+                .or_default()
+                .push(d.key.clone());
+        }
+        for (folder, mut keys) in groups {
+            // Newest first (by the time the digest gives, else by key).
+            keys.sort_by(|a, b| {
+                let (da, db) = (&digests[a], &digests[b]);
+                db.end().cmp(&da.end()).then_with(|| b.cmp(a))
+            });
+            let mut chain = Chain {
+                location,
+                options,
+                folder: &folder,
+                outcomes: &mut outcomes,
+                listed: &mut listed,
+                visited: HashSet::new(),
+            };
+            chain.walk(&keys, &mut digests).await?;
+        }
+
+        let mut newest: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
+        for d in digests.values() {
+            if let Some(end) = d.end() {
+                let e = newest
+                    .entry((d.folder.region.clone(), d.folder.tracker.clone()))
+                    .or_insert(end);
+                *e = (*e).max(end);
+            }
+        }
+        let failed = outcomes
+            .iter()
+            .filter(|o: &&Outcome| o.finding.is_problem())
+            .map(|o| (o.object.clone(), o.finding))
+            .collect();
+        Ok(Chains {
+            outcomes,
+            listed,
+            newest,
+            failed,
+        })
+    }
+
+    /// What a trace file is, given its stored bytes (`None`: not in the bucket) and ETag:
+    /// [`Finding::Verified`] or [`Finding::Modified`] when a digest lists it (or
+    /// [`Finding::Deleted`]), else [`Finding::Pending`] when it is newer than its tracker's
+    /// newest digest, else [`Finding::NotCovered`]. With the hour it belongs to and why.
+    pub fn check_file(
+        &self,
+        key: &str,
+        bytes: Option<&[u8]>,
+        etag: Option<&str>,
+    ) -> (Finding, String, String) {
+        if let Some(listed) = self.listed.get(key) {
+            let (finding, detail) = match bytes {
+                None => (
+                    Finding::Deleted,
+                    "listed in its hour's digest, not in the bucket".to_string(),
+                ),
+                Some(bytes) => check_bytes(&listed.file, bytes, etag),
+            };
+            return (finding, listed.hour.clone(), detail);
+        }
+        let (folder, delivered) = match classify(key) {
+            ObjectKind::TraceFile(k) => (Folder::of(&k), k.delivered_at),
+            _ => (Folder::default(), None),
+        };
+        let hour_end = hour_end(delivered);
+        let last = self
+            .newest
+            .get(&(folder.region.clone(), folder.tracker.clone()));
+        let (finding, detail) = match (last, delivered) {
+            (None, _) => (
+                Finding::NotCovered,
+                "its tracker has no digest here (is validation on?)".to_string(),
+            ),
+            (Some(last), Some(at)) if at >= *last => (Finding::Pending, String::new()),
+            (Some(_), _) => (Finding::NotCovered, "no digest lists it".to_string()),
+        };
+        (
+            finding,
+            hour_end.map(format_time).unwrap_or_default(),
+            detail,
+        )
+    }
+
+    /// As [`Chains::check_file`], and a file whose bytes match a digest that itself failed its
+    /// check (its signature, its place in the chain) is not verified: it gets the digest's
+    /// finding. What a loader records for each file.
+    pub fn check_trusted(
+        &self,
+        key: &str,
+        bytes: Option<&[u8]>,
+        etag: Option<&str>,
+    ) -> (Finding, String) {
+        let (finding, _, detail) = self.check_file(key, bytes, etag);
+        match self.listed.get(key) {
+            Some(listed) if finding == Finding::Verified => match self.failed.get(&listed.digest) {
+                Some(problem) => (
+                    *problem,
+                    format!(
+                        "its bytes match {}, but that digest failed its check ({})",
+                        listed.digest,
+                        problem.name()
+                    ),
+                ),
+                None => (finding, detail),
+            },
+            _ => (finding, detail),
+        }
+    }
+
+    /// Whether `key` is listed by a digest.
+    fn lists(&self, key: &str) -> bool {
+        self.listed.contains_key(key)
+    }
+
+    /// The keys of the trace files the digests list, in no order.
+    pub fn listed_files(&self) -> impl Iterator<Item = &str> {
+        self.listed.keys().map(String::as_str)
+    }
+}
+
+/// The end of the hour a file delivered at `delivered` belongs to.
+fn hour_end(delivered: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    delivered
+        .and_then(|d| d.duration_trunc(Duration::hours(1)).ok())
+        .map(|h| h + Duration::hours(1))
+}
+
+impl Folder {
+    fn of(key: &TraceFileKey) -> Folder {
+        Folder {
+            region: key.region.clone().unwrap_or_default(),
+            tracker: key.tracker.clone().unwrap_or_default(),
+            service: key.service.clone().unwrap_or_default(),
+        }
+    }
 }
 
 impl VerifyOptions {
@@ -379,7 +533,7 @@ struct Chain<'a> {
     options: &'a VerifyOptions,
     folder: &'a Folder,
     outcomes: &'a mut Vec<Outcome>,
-    listed: &'a mut Vec<(Folder, String, crate::integrity::digest::LogFile)>,
+    listed: &'a mut HashMap<String, Listed>,
     visited: HashSet<String>,
 }
 
@@ -516,8 +670,15 @@ impl Chain<'_> {
                     ),
                 }
                 for file in &digest.log_files {
-                    self.listed
-                        .push((self.folder.clone(), hour.clone(), file.clone()));
+                    self.listed.insert(
+                        file.object.clone(),
+                        Listed {
+                            folder: self.folder.clone(),
+                            hour: hour.clone(),
+                            digest: current.clone(),
+                            file: file.clone(),
+                        },
+                    );
                 }
             }
             if self
@@ -632,114 +793,91 @@ fn signature_detail(e: SignatureError, which: &str) -> String {
     }
 }
 
+/// The findings about one trace file's bytes against the digest entry that lists it.
+fn check_bytes(file: &LogFile, bytes: &[u8], etag: Option<&str>) -> (Finding, String) {
+    let expected = file.log_hash_value.to_ascii_lowercase();
+    let md5_etag = etag
+        .map(|e| e.trim_matches('"').to_ascii_lowercase())
+        .filter(|e| {
+            file.log_hash_algorithm.eq_ignore_ascii_case("MD5")
+                && e.len() == 32
+                && e.bytes().all(|b| b.is_ascii_hexdigit())
+        });
+    match hash_hex(&file.log_hash_algorithm, bytes) {
+        None => (
+            Finding::Modified,
+            format!("unknown hash algorithm {:?}", file.log_hash_algorithm),
+        ),
+        Some(h) if h != expected => (
+            Finding::Modified,
+            format!(
+                "its {} is {h}, its digest recorded {expected}",
+                file.log_hash_algorithm
+            ),
+        ),
+        Some(_) if md5_etag.as_ref().is_some_and(|e| *e != expected) => (
+            Finding::Modified,
+            format!(
+                "its ETag is {}, its digest recorded {expected}",
+                md5_etag.unwrap_or_default()
+            ),
+        ),
+        Some(_) => (Finding::Verified, String::new()),
+    }
+}
+
 /// Hash every listed trace file, and find the ones no digest lists.
 async fn check_trace_files(
     location: &Location,
     options: &VerifyOptions,
     traces: &HashMap<String, TraceObject>,
-    digests: &HashMap<String, Stored>,
-    listed: Vec<(Folder, String, crate::integrity::digest::LogFile)>,
-    outcomes: &mut Vec<Outcome>,
-) -> Result<()> {
-    let covered: HashSet<String> = listed.iter().map(|(_, _, f)| f.object.clone()).collect();
-    let checked: Vec<Outcome> = futures::stream::iter(listed)
-        .map(|(folder, hour, file)| async move {
+    chains: &Chains,
+) -> Result<Vec<Outcome>> {
+    let mut outcomes: Vec<Outcome> = futures::stream::iter(chains.listed.values())
+        .map(|listed| async move {
             let etag = traces
-                .get(&file.object)
-                .and_then(|t| t.meta.e_tag.clone())
-                .map(|e| e.trim_matches('"').to_ascii_lowercase());
+                .get(&listed.file.object)
+                .and_then(|t| t.meta.e_tag.clone());
             let bytes = location
-                .read_if_exists(&Path::from(file.object.as_str()))
+                .read_if_exists(&Path::from(listed.file.object.as_str()))
                 .await?;
+            let file = listed.file.clone();
             let (finding, detail) = match bytes {
                 None => (
                     Finding::Deleted,
                     "listed in its hour's digest, not in the bucket".to_string(),
                 ),
                 Some(bytes) => {
-                    let algorithm = file.log_hash_algorithm.clone();
-                    let hash = tokio::task::spawn_blocking(move || hash_hex(&algorithm, &bytes))
+                    tokio::task::spawn_blocking(move || check_bytes(&file, &bytes, etag.as_deref()))
                         .await
-                        .map_err(|e| Error::Internal(e.to_string()))?;
-                    let expected = file.log_hash_value.to_ascii_lowercase();
-                    let md5_etag = etag.filter(|e| {
-                        file.log_hash_algorithm.eq_ignore_ascii_case("MD5")
-                            && e.len() == 32
-                            && e.bytes().all(|b| b.is_ascii_hexdigit())
-                    });
-                    match hash {
-                        None => (
-                            Finding::Modified,
-                            format!("unknown hash algorithm {:?}", file.log_hash_algorithm),
-                        ),
-                        Some(h) if h != expected => (
-                            Finding::Modified,
-                            format!(
-                                "its {} is {h}, its digest recorded {expected}",
-                                file.log_hash_algorithm
-                            ),
-                        ),
-                        Some(_) if md5_etag.as_ref().is_some_and(|e| *e != expected) => (
-                            Finding::Modified,
-                            format!(
-                                "its ETag is {}, its digest recorded {expected}",
-                                md5_etag.unwrap_or_default()
-                            ),
-                        ),
-                        Some(_) => (Finding::Verified, String::new()),
-                    }
+                        .map_err(|e| Error::Internal(e.to_string()))?
                 }
             };
             Ok::<_, Error>(Outcome {
                 finding,
-                folder,
-                hour,
-                object: file.object,
+                folder: listed.folder.clone(),
+                hour: listed.hour.clone(),
+                object: listed.file.object.clone(),
                 detail,
             })
         })
         .buffer_unordered(options.parallelism.max(1))
         .try_collect()
         .await?;
-    outcomes.extend(checked);
 
-    // The newest digest of each tracker: files after it wait for their hour's digest.
-    let mut newest: HashMap<(&str, &str), DateTime<Utc>> = HashMap::new();
-    for d in digests.values() {
-        if let Some(end) = d.end() {
-            let e = newest
-                .entry((d.folder.region.as_str(), d.folder.tracker.as_str()))
-                .or_insert(end);
-            *e = (*e).max(end);
-        }
-    }
+    // The files no digest lists: pending (their hour's digest is still to come) or not covered.
     for (key, t) in traces {
-        if covered.contains(key) {
+        if chains.lists(key) || !options.wants_hour(hour_end(t.delivered)) {
             continue;
         }
-        let hour_end = t
-            .delivered
-            .and_then(|d| d.duration_trunc(Duration::hours(1)).ok())
-            .map(|h| h + Duration::hours(1));
-        if !options.wants_hour(hour_end) {
-            continue;
-        }
-        let last = newest.get(&(t.folder.region.as_str(), t.folder.tracker.as_str()));
-        let (finding, detail) = match (last, t.delivered) {
-            (None, _) => (
-                Finding::NotCovered,
-                "its tracker has no digest here (is validation on?)".to_string(),
-            ),
-            (Some(last), Some(at)) if at >= *last => (Finding::Pending, String::new()),
-            (Some(_), _) => (Finding::NotCovered, "no digest lists it".to_string()),
-        };
+        let (finding, hour, detail) = chains.check_file(key, Some(&[]), None);
         outcomes.push(Outcome {
             finding,
             folder: t.folder.clone(),
-            hour: hour_end.map(format_time).unwrap_or_default(),
+            hour,
             object: key.clone(),
             detail,
         });
     }
-    Ok(())
+    Ok(outcomes)
 }

@@ -10,6 +10,7 @@ use indicatif::ProgressBar;
 use crate::decode::RejectedRecord;
 use crate::error::{Error, Result};
 use crate::failpoint;
+use crate::integrity::Finding;
 use crate::load::read::{DecodedGroup, FileError, GroupFile};
 use crate::load::summary::{FileFailure, LoadSummary, REJECT_SAMPLES};
 use crate::store::archive::{Archive, ArchiveIds, ManifestEntry, Outcome, rejects_name};
@@ -178,6 +179,22 @@ impl<'a> Committer<'a> {
         Ok(())
     }
 
+    /// Record `entries` (files not read: listed in a digest, missing from the source) in a
+    /// manifest segment of their own.
+    pub(crate) async fn record(&mut self, entries: &[ManifestEntry]) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let lease = self.archive.lease(&self.run, "load").await?;
+        let (run, seq) = (&self.run, self.chunks);
+        self.archive
+            .append_manifest(entries, &format!("{run}-{seq:05}"))
+            .await?;
+        lease.release().await?;
+        self.chunks += 1;
+        Ok(())
+    }
+
     /// The manifest entries and rejected records of the chunk's files, and their counts in
     /// `summary`: how many of each file's traces were new, how many duplicates.
     #[allow(clippy::type_complexity)]
@@ -206,7 +223,14 @@ impl<'a> Committer<'a> {
                     rejected: 0,
                     error: None,
                     run: self.run.to_string(),
+                    integrity: None,
+                    integrity_detail: None,
                 };
+                if let Some((finding, detail)) = &f.integrity {
+                    *summary.integrity.entry(*finding).or_default() += 1;
+                    entry.integrity = Some(finding.name().to_string());
+                    entry.integrity_detail = (!detail.is_empty()).then(|| detail.clone());
+                }
                 let rows = match &f.outcome {
                     Ok(rows) => rows,
                     Err(FileError::Unavailable(e)) => {
@@ -218,6 +242,30 @@ impl<'a> Committer<'a> {
                         summary.failures.push(FileFailure {
                             file: f.url.clone(),
                             reason: reason.clone(),
+                        });
+                        continue;
+                    }
+                    Err(FileError::Refused(Finding::Pending)) => {
+                        summary.pending_files += 1;
+                        continue;
+                    }
+                    Err(FileError::Refused(finding)) => {
+                        let reason = format!(
+                            "refused (--verify=strict): {}{}",
+                            finding.name(),
+                            entry
+                                .integrity_detail
+                                .as_ref()
+                                .map(|d| format!(": {d}"))
+                                .unwrap_or_default()
+                        );
+                        entry.outcome = Outcome::Failed;
+                        entry.error = Some(reason.clone());
+                        entries.push(entry);
+                        summary.bytes_read += f.file.size;
+                        summary.failures.push(FileFailure {
+                            file: f.url.clone(),
+                            reason,
                         });
                         continue;
                     }

@@ -17,5 +17,5 @@ mod read;
 mod run;
 mod summary;
 
-pub use run::{LoadOptions, load, load_listing};
+pub use run::{LoadOptions, LoadVerify, load, load_listing};
 pub use summary::{FileFailure, LoadSummary};

@@ -1,11 +1,14 @@
 //! Reading and decoding trace files in groups: many small files, or one large one, decoded into
 //! one Arrow batch on a blocking thread, with what became of each file.
 
+use std::sync::Arc;
+
 use arrow::array::RecordBatch;
 use futures::StreamExt;
 
 use crate::decode::{RejectedRecord, decode_into};
 use crate::error::{Error, Result};
+use crate::integrity::{Chains, Finding};
 use crate::source::TraceFile;
 use crate::storage::Location;
 use crate::trace::TraceBatchBuilder;
@@ -34,6 +37,17 @@ pub(crate) struct GroupFile {
     pub(crate) file: TraceFile,
     pub(crate) url: String,
     pub(crate) outcome: std::result::Result<FileRows, FileError>,
+    /// What its digest says of it, when the load verifies: the finding and why.
+    pub(crate) integrity: Option<(Finding, String)>,
+}
+
+/// The checks of `cts load --verify`: the source's digest chains, walked before any file is
+/// read; each file's bytes are checked against them as it is read.
+#[derive(Debug)]
+pub(crate) struct FileCheck {
+    pub(crate) chains: Chains,
+    /// Refuse the traces of files that are not verified.
+    pub(crate) strict: bool,
 }
 
 /// Where a decoded file's traces are in its group's batches.
@@ -57,6 +71,9 @@ pub(crate) enum FileError {
     Unavailable(Error),
     /// Read but not decodable: recorded as failed.
     Decode(String),
+    /// Not verified, and the load is strict: recorded as failed, unless its hour's digest is
+    /// still to come (pending: not recorded, so the next run looks again).
+    Refused(Finding),
 }
 
 /// Split files into groups of about [`GROUP_BYTES`], at most [`GROUP_FILES`] each, in order.
@@ -82,6 +99,7 @@ pub(crate) fn groups(files: Vec<(TraceFile, String)>) -> Vec<Vec<(TraceFile, Str
 pub(crate) async fn decode_group(
     location: Location,
     group: Vec<(TraceFile, String)>,
+    check: Option<Arc<FileCheck>>,
 ) -> Result<DecodedGroup> {
     let read: Vec<_> = futures::stream::iter(group)
         .map(|(file, url)| {
@@ -104,6 +122,20 @@ pub(crate) async fn decode_group(
                 batches.push(builder.finish()?);
                 batch_json = 0;
             }
+            let integrity = match (&check, &bytes) {
+                (Some(check), Ok(bytes)) => Some(check.chains.check_trusted(
+                    &file.key,
+                    Some(bytes),
+                    file.etag.as_deref(),
+                )),
+                _ => None,
+            };
+            let refused = match (&check, &integrity) {
+                (Some(check), Some((finding, _))) if check.strict => {
+                    (*finding != Finding::Verified).then_some(*finding)
+                }
+                _ => None,
+            };
             let outcome = match bytes {
                 Err(
                     e @ Error::Storage {
@@ -112,6 +144,7 @@ pub(crate) async fn decode_group(
                     },
                 ) => Err(FileError::Vanished(e.to_string())),
                 Err(e) => Err(FileError::Unavailable(e)),
+                Ok(_) if let Some(finding) = refused => Err(FileError::Refused(finding)),
                 Ok(bytes) => {
                     let start = builder.len();
                     decode_into(&bytes, &file.key, file.region.as_deref(), &mut builder)
@@ -129,7 +162,12 @@ pub(crate) async fn decode_group(
                         .map_err(|e| FileError::Decode(e.to_string()))
                 }
             };
-            files.push(GroupFile { file, url, outcome });
+            files.push(GroupFile {
+                file,
+                url,
+                outcome,
+                integrity,
+            });
         }
         batches.push(builder.finish()?);
         Ok(DecodedGroup { batches, files })

@@ -1,15 +1,18 @@
 //! The load: list, skip what the manifest has, decode the rest in parallel, commit in chunks.
 
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
 
 use crate::error::{Error, Result};
+use crate::integrity::{Chains, Finding, PublicKey, VerifyOptions};
 use crate::load::commit::Committer;
-use crate::load::read::{DecodedGroup, decode_group, groups};
-use crate::load::summary::{LoadSummary, progress_bar};
+use crate::load::read::{DecodedGroup, FileCheck, decode_group, groups};
+use crate::load::summary::{FileFailure, LoadSummary, progress_bar};
 use crate::source::{Listing, Source};
-use crate::store::archive::{Archive, Outcome};
+use crate::store::archive::{Archive, ManifestEntry, Outcome};
 use crate::store::hot::HotStore;
 use crate::store::run::RunId;
 
@@ -29,6 +32,17 @@ pub struct LoadOptions {
     /// The hot store in front of the archive: traces at or after its watermark go there
     /// (deduplicated against it), older ones to the archive. Without one, all go to the archive.
     pub hot: Option<HotStore>,
+    /// Check each file against the source's digest chains (`cts load --verify`).
+    pub verify: Option<LoadVerify>,
+}
+
+/// How `cts load --verify` checks the files it reads.
+#[derive(Debug, Clone)]
+pub struct LoadVerify {
+    /// The key the source's digests are signed with.
+    pub public_key: PublicKey,
+    /// Refuse the traces of every file that is not verified (`--verify=strict`).
+    pub strict: bool,
 }
 
 impl Default for LoadOptions {
@@ -40,6 +54,7 @@ impl Default for LoadOptions {
             any_json: false,
             progress: false,
             hot: None,
+            verify: None,
         }
     }
 }
@@ -59,7 +74,7 @@ pub async fn load(
 /// not recorded, like any file that cannot be read.
 pub async fn load_listing(
     source: &Source,
-    listing: Listing,
+    mut listing: Listing,
     archive: &Archive,
     options: &LoadOptions,
 ) -> Result<LoadSummary> {
@@ -70,9 +85,69 @@ pub async fn load_listing(
     let mut summary = LoadSummary {
         run: run.to_string(),
         trace_files: listing.trace_files.len() as u64,
-        digests_skipped: listing.digests,
+        digests_skipped: listing.digests.len() as u64,
         other_skipped: listing.other,
         ..Default::default()
+    };
+
+    let threads = options.threads.max(1);
+    // The digest chains, walked before any file is read (digests are small: one per folder
+    // and hour).
+    let mut missing = Vec::new();
+    let check = match &options.verify {
+        Some(verify) => {
+            let walk = VerifyOptions {
+                public_key: verify.public_key.clone(),
+                from: None,
+                to: None,
+                tracker: None,
+                service: None,
+                parallelism: threads * 4,
+            };
+            let digests = std::mem::take(&mut listing.digests);
+            let chains = Chains::walk(source.location(), &walk, digests).await?;
+            for o in chains.outcomes.iter().filter(|o| o.finding.is_problem()) {
+                summary.integrity_problems.push(FileFailure {
+                    file: source.location().display(&o.object.as_str().into()),
+                    reason: format!("{}: {}", o.finding.name(), o.detail),
+                });
+            }
+            // Files a digest lists that are not in the source: recorded as such.
+            let present: HashSet<&str> =
+                listing.trace_files.iter().map(|f| f.key.as_str()).collect();
+            let mut deleted: Vec<&str> = chains
+                .listed_files()
+                .filter(|k| !present.contains(k))
+                .collect();
+            deleted.sort_unstable();
+            for key in deleted {
+                let url = source.location().display(&key.into());
+                let reason = "listed in its hour's digest, not in the source".to_string();
+                *summary.integrity.entry(Finding::Deleted).or_default() += 1;
+                summary.integrity_problems.push(FileFailure {
+                    file: url.clone(),
+                    reason: format!("{}: {reason}", Finding::Deleted.name()),
+                });
+                missing.push(ManifestEntry {
+                    source: url,
+                    size: 0,
+                    etag: None,
+                    outcome: Outcome::Failed,
+                    traces: 0,
+                    duplicates: 0,
+                    rejected: 0,
+                    error: Some(format!("{}: {reason}", Finding::Deleted.name())),
+                    run: run.to_string(),
+                    integrity: Some(Finding::Deleted.name().to_string()),
+                    integrity_detail: Some(reason),
+                });
+            }
+            Some(Arc::new(FileCheck {
+                chains,
+                strict: verify.strict,
+            }))
+        }
+        None => None,
     };
 
     let mut pending = Vec::new();
@@ -88,12 +163,11 @@ pub async fn load_listing(
     drop(manifest);
 
     let progress = progress_bar(options.progress, pending.iter().map(|(f, _)| f.size).sum());
-    let threads = options.threads.max(1);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<DecodedGroup>>(threads);
     let location = source.location().clone();
     let producer = tokio::spawn(async move {
         let mut decoded = futures::stream::iter(groups(pending))
-            .map(|group| decode_group(location.clone(), group))
+            .map(|group| decode_group(location.clone(), group, check.clone()))
             .buffered(threads);
         while let Some(group) = decoded.next().await {
             if tx.send(group).await.is_err() {
@@ -105,6 +179,7 @@ pub async fn load_listing(
     let mut chunk: Vec<DecodedGroup> = Vec::new();
     let mut chunk_bytes = 0u64;
     let mut committer = Committer::new(archive, options.hot.as_ref(), run, threads);
+    committer.record(&missing).await?;
     loop {
         let next = rx.recv().await;
         let done = next.is_none();

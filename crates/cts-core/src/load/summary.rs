@@ -1,11 +1,13 @@
 //! What a load did, for people: the summary the command line prints, and the progress bar.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::decode::RejectedRecord;
+use crate::integrity::Finding;
 
 /// How many rejected records a summary keeps for display.
 pub(crate) const REJECT_SAMPLES: usize = 20;
@@ -58,12 +60,26 @@ pub struct LoadSummary {
     pub parquet_bytes: u64,
     /// Wall time.
     pub elapsed: Duration,
+    /// With `--verify`: files read, by what their digests say of them (`verified`, ...).
+    pub integrity: BTreeMap<Finding, u64>,
+    /// With `--verify=strict`: files not read because their hour's digest is still to come
+    /// (not recorded: the next load looks at them again).
+    pub pending_files: u64,
+    /// With `--verify`: digests that failed their checks (signature, chain, missing), and
+    /// trace files a digest lists that are not in the source.
+    pub integrity_problems: Vec<FileFailure>,
 }
 
 impl LoadSummary {
     /// `true` when every file loaded and no record was set aside.
     pub fn is_clean(&self) -> bool {
         self.failures.is_empty() && self.records_rejected == 0
+    }
+
+    /// With `--verify`: `true` when every file read is verified (or waits for its hour's
+    /// digest) and every digest checked out.
+    pub fn is_verified(&self) -> bool {
+        self.integrity_problems.is_empty() && !self.integrity.keys().any(|f| f.is_problem())
     }
 }
 
@@ -110,6 +126,31 @@ impl fmt::Display for LoadSummary {
             "  skipped: {} unchanged files, {} digest files, {} other objects",
             self.unchanged_files, self.digests_skipped, self.other_skipped
         )?;
+        if !self.integrity.is_empty() {
+            let counts: Vec<String> = self
+                .integrity
+                .iter()
+                .map(|(finding, n)| format!("{n} {}", finding.name()))
+                .collect();
+            writeln!(f, "  integrity: {}", counts.join(", "))?;
+        }
+        if !self.integrity_problems.is_empty() {
+            writeln!(
+                f,
+                "  integrity problems besides the files read: {}",
+                self.integrity_problems.len()
+            )?;
+            for problem in &self.integrity_problems {
+                writeln!(f, "    {}: {}", problem.file, problem.reason)?;
+            }
+        }
+        if self.pending_files > 0 {
+            writeln!(
+                f,
+                "  {} files wait for their hour's digest (not loaded; a later load reads them)",
+                self.pending_files
+            )?;
+        }
         if self.previously_failed > 0 {
             writeln!(
                 f,

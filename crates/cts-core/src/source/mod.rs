@@ -41,8 +41,8 @@ pub struct TraceFile {
 pub struct Listing {
     /// Trace files, sorted by key.
     pub trace_files: Vec<TraceFile>,
-    /// Digest files skipped.
-    pub digests: u64,
+    /// The keys of the digest files (not loaded; `cts load --verify` checks files against them).
+    pub digests: Vec<String>,
     /// Other objects skipped.
     pub other: u64,
 }
@@ -111,7 +111,7 @@ impl Source {
                 ObjectKind::TraceFile(k) => listing.trace_files.push(trace_file(meta, k.region)),
                 // A digest's signature kept beside it in a folder is part of the digest.
                 ObjectKind::Digest if key.ends_with(crate::storage::METADATA_SUFFIX) => {}
-                ObjectKind::Digest => listing.digests += 1,
+                ObjectKind::Digest => listing.digests.push(key.to_string()),
                 // Never an archive's own bookkeeping, should the archive lie inside the source.
                 ObjectKind::Other if any_json && is_json_name(key) && !is_archive_meta(key) => {
                     listing.trace_files.push(trace_file(meta, None))

@@ -165,6 +165,8 @@ fn a_long_manifest_is_merged_into_one_segment_keeping_the_latest_entries() {
         rejected: 0,
         error: None,
         run: format!("run{i:02}"),
+        integrity: None,
+        integrity_detail: None,
     };
     block_on(async {
         for i in 0..40 {

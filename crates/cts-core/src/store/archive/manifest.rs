@@ -122,6 +122,13 @@ pub struct ManifestEntry {
     pub error: Option<String>,
     /// The load run that read it.
     pub run: String,
+    /// What its digest says of it (`verified`, `modified`, `not covered`, ...), when the load
+    /// verified it (`cts load --verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity: Option<String>,
+    /// Why, when it is not verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub integrity_detail: Option<String>,
 }
 
 /// The manifest, read: the latest entry for each source file.
