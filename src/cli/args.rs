@@ -199,6 +199,13 @@ pub(crate) enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// Write a signed manifest of every file (SHA-256, rows), which `cts verify OUT` checks.
+        #[arg(long)]
+        sign: bool,
+        /// With --sign: the key (PKCS#8 PEM, from `cts keygen`); default DATA_DIR/signing-key.pem,
+        /// made on first use with its public half beside it.
+        #[arg(long, requires = "sign")]
+        signing_key: Option<PathBuf>,
     },
     /// Run SQL over `traces` (hot store and archive), `hot_traces` and `archive_traces`.
     Sql {

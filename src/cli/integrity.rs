@@ -8,7 +8,7 @@ use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use cts::output::format::{Format, write_batches};
 use cts::{Error, Result};
-use cts_core::integrity::keys::write_private_key;
+use cts_core::integrity::keys::{DATA_DIR_PUBLIC_KEY, write_private_key};
 use cts_core::integrity::{Finding, PublicKey, SigningKey, Verification, VerifyOptions, verify};
 use cts_core::storage::Location;
 
@@ -32,8 +32,17 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
             threads,
             format,
         } => {
-            let public_key = match public_key {
-                Some(path) => PublicKey::read(&path)?,
+            let given = public_key.map(|p| PublicKey::read(&p)).transpose()?;
+            // Export manifests: the key given, else this data directory's own (`cts export
+            // --sign` signs with it).
+            let own = context.data_dir.join(DATA_DIR_PUBLIC_KEY);
+            let export_key = match &given {
+                Some(key) => Some(key.clone()),
+                None if own.exists() => Some(PublicKey::read(&own)?),
+                None => None,
+            };
+            let public_key = match given {
+                Some(key) => key,
                 None => PublicKey::cts()?,
             };
             let at = |t: Option<String>| -> Result<_> {
@@ -48,6 +57,7 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                 tracker,
                 service,
                 parallelism: threads.max(1),
+                export_key,
             };
             let location = Location::parse(&source, &context.storage)?;
             let verification = verify(&location, &options).await?;

@@ -9,6 +9,7 @@ use cts::output::shell::ShellOptions;
 use cts::output::{write_batches, write_stream};
 use cts::query::register_location;
 use cts::{Error, Result};
+use cts_core::integrity::keys::data_dir_key;
 use cts_core::storage::Location;
 
 use crate::cli::args::{Command, ReportAction};
@@ -52,7 +53,22 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
             query,
             partition_by,
             quiet,
+            sign,
+            signing_key,
         } => {
+            let sign = if sign {
+                let (key, made) = data_dir_key(signing_key.as_deref(), &context.data_dir)?;
+                if let Some(public) = made {
+                    eprintln!(
+                        "made a key for signing exports; its public half, for cts verify \
+                         --public-key, is {}",
+                        public.display()
+                    );
+                }
+                Some(std::sync::Arc::new(key))
+            } else {
+                None
+            };
             let ctx = context.session(&context.archive()?).await?;
             let target = Location::parse(&out, &context.storage)?;
             register_location(&ctx, &target);
@@ -63,6 +79,7 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                 query,
                 partitioning: partition_by,
                 progress: !quiet,
+                sign,
             };
             let summary = export(&ctx, &target, &options, limits).await?;
             let bytes: u64 = summary.files.iter().map(|f| f.2).sum();
@@ -74,6 +91,9 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                 summary.elapsed.as_secs_f64(),
                 target.url()
             )?;
+            if let Some(manifest) = &summary.manifest {
+                say!("signed manifest: {manifest} (cts verify {out})\n")?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Report { action } => report_command(action, context).await,

@@ -5,10 +5,16 @@
 //! a staged file renamed at the end on local disks), so a crash or an error mid-way leaves no
 //! partial file visible under a final name. File names are fixed (`day=.../part-0.parquet`,
 //! `traces.parquet`): running the same export again overwrites them.
+//!
+//! With a signing key, the export ends with a signed manifest of every file it wrote, with its
+//! SHA-256 and rows ([`cts_core::integrity::export`]); the manifest of an earlier export into the
+//! same place is removed before any file is written.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cts_core::failpoint;
+use cts_core::integrity::{EXPORT_MANIFEST, ExportManifest, SigningKey};
 use cts_core::storage::Location;
 use cts_core::storage::fs::remove_staging_files;
 use cts_core::store::archive::writer_properties;
@@ -45,6 +51,8 @@ pub struct ExportOptions {
     pub partitioning: Partitioning,
     /// Show a progress bar (only ever drawn on a terminal).
     pub progress: bool,
+    /// Sign it: write a manifest of every file with its SHA-256, signed with this key.
+    pub sign: Option<Arc<SigningKey>>,
 }
 
 /// What an export wrote.
@@ -54,6 +62,8 @@ pub struct ExportSummary {
     pub files: Vec<(String, u64, u64)>,
     /// Rows written.
     pub rows: u64,
+    /// The signed manifest written, with `sign`.
+    pub manifest: Option<String>,
     /// How long it took.
     pub elapsed: Duration,
 }
@@ -71,11 +81,19 @@ pub async fn export(
     }
     let base = base_query(options);
     let mut summary = ExportSummary::default();
+    // A manifest of an earlier export here would vouch for files about to change.
+    if options.sign.is_some() {
+        ExportManifest::remove(out).await?;
+    }
+    // Each file's name below `out`, and its rows.
+    let mut written: Vec<(String, u64)> = Vec::new();
     match options.partitioning {
         Partitioning::None => {
             let df = ctx.sql(&base).await?;
             let progress = progress(options.progress, None);
-            let file = write_file(df, out, "traces.parquet", limits, &progress).await?;
+            let name = "traces.parquet";
+            let file = write_file(df, out, name, limits, &progress).await?;
+            written.push((name.to_string(), file.1));
             progress.finish_and_clear();
             summary.rows += file.1;
             summary.files.push(file);
@@ -130,12 +148,18 @@ pub async fn export(
                 let df = df.drop_columns(&[col::DAY])?;
                 let name = format!("{}={day}/part-0.parquet", col::DAY);
                 let file = write_file(df, out, &name, limits, &progress).await?;
+                written.push((name, file.1));
                 summary.rows += file.1;
                 summary.files.push(file);
                 progress.inc(1);
             }
             progress.finish_and_clear();
         }
+    }
+    if let Some(key) = &options.sign {
+        let manifest = ExportManifest::of(out, &base, &written).await?;
+        manifest.write_signed(out, key).await?;
+        summary.manifest = Some(out.display(&out.path(EXPORT_MANIFEST)));
     }
     summary.elapsed = started.elapsed();
     Ok(summary)

@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use cts_core::integrity::SigningKey;
-use cts_core::integrity::keys::write_private_key;
+use cts_core::integrity::keys::data_dir_key;
 use cts_core::storage::Location;
-use cts_core::storage::fs::write_atomic;
 use cts_core::store::archive::Archive;
 use cts_core::store::hot::{HOT_DIR, HotStore};
 
@@ -181,24 +180,18 @@ impl Server {
         let key = self
             .signing_key
             .get_or_try_init(|| async {
-                let path = match &self.config.signing_key {
-                    Some(path) => path.clone(),
-                    None => self.config.data_dir.join("signing-key.pem"),
-                };
-                let made = self.config.signing_key.is_none() && !path.exists();
+                let configured = self.config.signing_key.clone();
+                let data_dir = self.config.data_dir.clone();
                 let key = tokio::task::spawn_blocking(move || -> Result<SigningKey> {
-                    if made {
-                        let (private, public) = SigningKey::generate()?;
-                        write_private_key(&path, &private)?;
-                        let public_path = path.with_file_name("signing-key.pub.pem");
-                        write_atomic(&public_path, public.as_bytes())?;
+                    let (key, made) = data_dir_key(configured.as_deref(), &data_dir)?;
+                    if let Some(public_path) = made {
                         eprintln!(
                             "cts serve: made a key for signing digest files; its public half, for \
                              cts verify --public-key, is {}",
                             public_path.display()
                         );
                     }
-                    Ok(SigningKey::read(&path)?)
+                    Ok(key)
                 })
                 .await
                 .map_err(|e| Error::internal(e.to_string()))??;

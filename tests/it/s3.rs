@@ -52,6 +52,7 @@ fn an_archive_in_a_bucket_exports_whole_days_into_another_bucket() {
                 query: None,
                 partitioning: Partitioning::Day,
                 progress: false,
+                sign: None,
             },
             &cts::query::QueryLimits::default(),
         )

@@ -314,6 +314,66 @@ fn in_a_bucket_signatures_are_object_metadata_and_verify() {
         text(&ok.stderr).trim(),
         format!("s3://cts-signed/: PASSED: {traces} verified, {digests} digest verified")
     );
+
+    // A signed export into a bucket: the manifest's signature is its metadata, and it verifies.
+    let data = dir.path().join("data");
+    let loaded = cts_env(
+        &data,
+        &[
+            &s3_args[..],
+            &[
+                "load",
+                "s3://cts-signed/",
+                "--verify",
+                "--public-key",
+                &key,
+                "-q",
+            ],
+        ]
+        .concat(),
+        &envs,
+    );
+    assert_eq!(loaded.status.code(), Some(0), "{loaded:?}");
+    let out = cts_env(
+        &data,
+        &[
+            &s3_args[..],
+            &["export", "--out", "s3://cts-export/signed", "--sign", "-q"],
+        ]
+        .concat(),
+        &envs,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let (files, metadata) = block_on(async {
+        let export = cts_core::storage::Location::parse("s3://cts-export/signed", &s3.options())
+            .expect("bucket");
+        let objects = export.list().await.expect("list");
+        let (_, metadata) = export
+            .read_with_metadata(&export.path("_cts-export-manifest.json"))
+            .await
+            .expect("read")
+            .expect("a manifest");
+        (objects.len(), metadata)
+    });
+    assert!(
+        metadata
+            .iter()
+            .any(|(k, v)| k == "signature" && v.len() == 512),
+        "{metadata:?}"
+    );
+    let verified = cts_env(
+        &data,
+        &[&s3_args[..], &["verify", "s3://cts-export/signed"]].concat(),
+        &envs,
+    );
+    assert_eq!(verified.status.code(), Some(0), "{verified:?}");
+    assert_eq!(
+        text(&verified.stderr).trim(),
+        format!(
+            "s3://cts-export/signed: PASSED: {} verified, 1 manifest verified",
+            files - 1
+        )
+    );
 }
 
 #[test]
@@ -384,10 +444,15 @@ for m in (message, message + b"x"):
 }
 
 fn cts_in(data: &Path, args: &[&str]) -> Output {
+    cts_env(data, args, &[])
+}
+
+fn cts_env(data: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cts"))
         .arg("--data-dir")
         .arg(data)
         .args(args)
+        .envs(envs.iter().copied())
         .output()
         .expect("run cts")
 }
@@ -590,4 +655,110 @@ fn load_verify_records_each_files_integrity_and_strict_loads_only_verified_files
         "SELECT count(*) FROM trace_files WHERE integrity = 'verified'",
     );
     assert_eq!(unverified, vec![vec!["0".to_string()]]);
+}
+
+#[test]
+fn a_signed_export_verifies_and_each_change_is_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bucket = dir.path().join("bucket");
+    let b = bucket.to_string_lossy().into_owned();
+    let days = [&GEN[..3], &["3"], &GEN[4..]].concat();
+    assert!(
+        cts(&[&["gen", &b][..], &days].concat(), &[])
+            .status
+            .success()
+    );
+    let data = dir.path().join("data");
+    let loaded = cts_in(&data, &["load", &b, "-q"]);
+    assert!(loaded.status.success(), "{loaded:?}");
+
+    let export = dir.path().join("export");
+    let e = export.to_string_lossy().into_owned();
+    let out = cts_in(&data, &["export", "--out", &e, "--sign", "-q"]);
+    assert!(out.status.success(), "{out:?}");
+    let manifest = export.join("_cts-export-manifest.json");
+    assert!(
+        text(&out.stdout).contains(&format!(
+            "signed manifest: file://{} (cts verify {e})",
+            manifest.to_string_lossy()
+        )),
+        "{out:?}"
+    );
+    assert!(
+        text(&out.stderr).contains("its public half, for cts verify --public-key, is "),
+        "{out:?}"
+    );
+    let public = data.join("signing-key.pub.pem");
+    assert!(public.exists());
+    let parts = files(&export, "part-0.parquet");
+    assert!(parts.len() >= 3, "one file per day: {parts:?}");
+    let listed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest).expect("manifest")).expect("JSON");
+    let rows: u64 = listed["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| f["rows"].as_u64().expect("rows"))
+        .sum();
+    assert_eq!(rows, 1500);
+    assert_eq!(listed["rows"], 1500);
+
+    // The data directory's own key is found; with --public-key, any holder of the key checks.
+    let ok = cts_in(&data, &["verify", &e]);
+    assert_eq!(ok.status.code(), Some(0), "{ok:?}");
+    assert_eq!(
+        text(&ok.stderr).trim(),
+        format!("{e}: PASSED: {} verified, 1 manifest verified", parts.len())
+    );
+    let elsewhere = cts(
+        &["verify", &e, "--public-key", &public.to_string_lossy()],
+        &[],
+    );
+    assert_eq!(elsewhere.status.code(), Some(0), "{elsewhere:?}");
+    // Without a key: named, not passed.
+    let keyless = cts(&["verify", &e, "--format", "csv"], &[]);
+    assert_eq!(keyless.status.code(), Some(3), "{keyless:?}");
+    let rows = csv_rows(&text(&keyless.stdout));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0][0], "signature invalid");
+    assert!(
+        rows[0][6].starts_with("no key to check it with"),
+        "{rows:?}"
+    );
+
+    // One file changed, one deleted, one added: each named.
+    let mut bytes = std::fs::read(&parts[0]).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&parts[0], bytes).expect("write");
+    std::fs::remove_file(&parts[1]).expect("delete");
+    std::fs::write(export.join("extra.parquet"), b"PAR1").expect("write");
+    let bad = cts_in(&data, &["verify", &e, "--format", "csv"]);
+    assert_eq!(bad.status.code(), Some(3), "{bad:?}");
+    let found: Vec<(String, String)> = csv_rows(&text(&bad.stdout))
+        .into_iter()
+        .map(|r| (r[0].clone(), r[5].clone()))
+        .collect();
+    let rel = |p: &Path| key_of(&export, p);
+    assert_eq!(
+        found,
+        vec![
+            ("modified".to_string(), rel(&parts[0])),
+            ("deleted".to_string(), rel(&parts[1])),
+            (
+                "not covered".to_string(),
+                rel(&export.join("extra.parquet"))
+            ),
+        ]
+    );
+
+    // The manifest altered: its signature no longer holds.
+    let text_of = std::fs::read_to_string(&manifest).expect("read");
+    std::fs::write(&manifest, text_of.replacen("1500", "1499", 1)).expect("write");
+    let forged = cts_in(&data, &["verify", &e]);
+    assert_eq!(forged.status.code(), Some(3), "{forged:?}");
+    assert!(
+        text(&forged.stderr).contains("1 signature invalid"),
+        "{forged:?}"
+    );
 }

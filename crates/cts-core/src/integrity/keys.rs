@@ -188,6 +188,36 @@ impl SigningKey {
     }
 }
 
+/// The name of a data directory's signing key (PKCS#8 PEM, mode 600).
+pub const DATA_DIR_KEY: &str = "signing-key.pem";
+/// The name of its public half, beside it, for whoever verifies.
+pub const DATA_DIR_PUBLIC_KEY: &str = "signing-key.pub.pem";
+
+/// The key `cts serve` signs digests and `cts export --sign` signs manifests with: the file
+/// `configured` when given, else [`DATA_DIR_KEY`] in `data_dir`, made on first use with its public
+/// half beside it ([`DATA_DIR_PUBLIC_KEY`]). Returns the key, and the public half's path when
+/// it was made now.
+pub fn data_dir_key(
+    configured: Option<&std::path::Path>,
+    data_dir: &std::path::Path,
+) -> Result<(SigningKey, Option<std::path::PathBuf>)> {
+    let Some(path) = configured else {
+        let path = data_dir.join(DATA_DIR_KEY);
+        let mut made = None;
+        if !path.exists() {
+            std::fs::create_dir_all(data_dir)
+                .map_err(|e| Error::io("create folder", data_dir, e))?;
+            let (private, public) = SigningKey::generate()?;
+            write_private_key(&path, &private)?;
+            let public_path = data_dir.join(DATA_DIR_PUBLIC_KEY);
+            crate::storage::fs::write_atomic(&public_path, public.as_bytes())?;
+            made = Some(public_path);
+        }
+        return Ok((SigningKey::read(&path)?, made));
+    };
+    Ok((SigningKey::read(path)?, None))
+}
+
 /// Write a private key to a new file, readable by its owner only; an existing file is not
 /// overwritten.
 pub fn write_private_key(path: &std::path::Path, pem: &str) -> Result<()> {

@@ -6,14 +6,17 @@
 //! | SHA256withRSA keys: CTS's, ours, the sample's | [`keys`] |
 //! | a digest file: its fields, its chain link, its signing string, sealing | [`digest`] |
 //! | verifying a bucket or folder: chains, signatures, trace file hashes | [`mod@verify`] |
+//! | signed exports: the manifest of exported files, and its check | [`export`] |
 //!
 //! The digest files of a local folder keep their signature beside them
 //! ([`Location::write_with_metadata`](crate::storage::Location::write_with_metadata)).
 
 pub mod digest;
+pub mod export;
 pub mod keys;
 pub mod verify;
 
 pub use digest::{Digest, Link, LogFile, Sealed};
+pub use export::{EXPORT_MANIFEST, ExportManifest, ExportedFile};
 pub use keys::{PublicKey, SigningKey};
 pub use verify::{Chains, Finding, Outcome, Verification, VerifyOptions, verify};

@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::integrity::digest::{
     Digest, LogFile, SIGNATURE_METADATA, format_time, hash_hex, parse_time, signing_string,
 };
+use crate::integrity::export::{EXPORT_MANIFEST, verify_export};
 use crate::integrity::keys::{PublicKey, SignatureError};
 use crate::source::layout::{ObjectKind, ROOT_FOLDER, TraceFileKey, classify};
 use crate::storage::{Location, METADATA_SUFFIX};
@@ -41,6 +42,8 @@ pub struct VerifyOptions {
     pub service: Option<String>,
     /// Objects read at once.
     pub parallelism: usize,
+    /// The key export manifests are signed with (`cts export --sign`), when there is one.
+    pub export_key: Option<PublicKey>,
 }
 
 /// What was found about one object.
@@ -72,6 +75,10 @@ pub enum Finding {
     ChainRestarted,
     /// A chain that names a digest it already passed.
     ChainLoop,
+    /// An export manifest whose signature checks out.
+    ManifestVerified,
+    /// An export manifest that is not one (not JSON, fields missing, another format).
+    ManifestUnreadable,
 }
 
 impl Finding {
@@ -91,11 +98,13 @@ impl Finding {
             Finding::ChainBroken => "chain broken",
             Finding::ChainRestarted => "chain restarted",
             Finding::ChainLoop => "chain loop",
+            Finding::ManifestVerified => "manifest verified",
+            Finding::ManifestUnreadable => "manifest unreadable",
         }
     }
 
     /// Every finding, in report order.
-    pub const ALL: [Finding; 13] = [
+    pub const ALL: [Finding; 15] = [
         Finding::Verified,
         Finding::Modified,
         Finding::Deleted,
@@ -109,13 +118,18 @@ impl Finding {
         Finding::ChainBroken,
         Finding::ChainRestarted,
         Finding::ChainLoop,
+        Finding::ManifestVerified,
+        Finding::ManifestUnreadable,
     ];
 
     /// Whether it fails verification.
     pub fn is_problem(self) -> bool {
         !matches!(
             self,
-            Finding::Verified | Finding::Pending | Finding::DigestVerified
+            Finding::Verified
+                | Finding::Pending
+                | Finding::DigestVerified
+                | Finding::ManifestVerified
         )
     }
 }
@@ -191,8 +205,12 @@ impl Verification {
             .iter()
             .filter_map(|&f| {
                 let n = self.count(f);
-                (n > 0 || matches!(f, Finding::Verified | Finding::DigestVerified))
-                    .then(|| format!("{n} {}", f.name()))
+                let always = match f {
+                    Finding::Verified => true,
+                    Finding::DigestVerified => self.count(Finding::ManifestVerified) == 0,
+                    _ => false,
+                };
+                (n > 0 || always).then(|| format!("{n} {}", f.name()))
             })
             .collect();
         format!(
@@ -237,11 +255,29 @@ struct TraceObject {
     delivered: Option<DateTime<Utc>>,
 }
 
-/// Verify every digest chain and every trace file under `location`.
+/// Verify every digest chain and every trace file under `location`; or, when it holds an export
+/// manifest ([`EXPORT_MANIFEST`]), the export against it.
 pub async fn verify(location: &Location, options: &VerifyOptions) -> Result<Verification> {
+    let objects = location.list().await?;
+    let manifest = location.path(EXPORT_MANIFEST);
+    if objects.iter().any(|o| o.location == manifest) {
+        let keys = objects
+            .into_iter()
+            .map(|o| o.location.as_ref().to_string())
+            .collect();
+        let mut outcomes = verify_export(
+            location,
+            keys,
+            options.export_key.as_ref(),
+            options.parallelism,
+        )
+        .await?;
+        outcomes.sort_by(|a, b| (a.finding, &a.object).cmp(&(b.finding, &b.object)));
+        return Ok(Verification { outcomes });
+    }
     let mut traces: HashMap<String, TraceObject> = HashMap::new();
     let mut digest_keys = Vec::new();
-    for meta in location.list().await? {
+    for meta in objects {
         let key = meta.location.as_ref().to_string();
         if key.ends_with(METADATA_SUFFIX) {
             continue;
@@ -784,7 +820,7 @@ impl Chain<'_> {
     }
 }
 
-fn signature_detail(e: SignatureError, which: &str) -> String {
+pub(crate) fn signature_detail(e: SignatureError, which: &str) -> String {
     match e {
         SignatureError::NotHex => format!("{which} is not hex"),
         SignatureError::Mismatch => format!(

@@ -103,6 +103,7 @@ pub async fn load_listing(
                 tracker: None,
                 service: None,
                 parallelism: threads * 4,
+                export_key: None,
             };
             let digests = std::mem::take(&mut listing.digests);
             let chains = Chains::walk(source.location(), &walk, digests).await?;
