@@ -155,12 +155,16 @@ pub struct DigestState {
     /// Trace files not yet in a digest.
     #[serde(default)]
     pub pending: Vec<PendingFile>,
+    /// When validation was turned off (ms): every chain ends with a digest up to this time
+    /// (`digest_end`), fixed before the first is written so that a restart ends it the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ending_at: Option<i64>,
 }
 
 impl DigestState {
-    /// Nothing to keep: the tracker never validated.
+    /// Nothing to keep: the tracker never validated, or its chains have ended.
     pub fn is_empty(&self) -> bool {
-        self.chains.is_empty() && self.pending.is_empty()
+        self.chains.is_empty() && self.pending.is_empty() && self.ending_at.is_none()
     }
 }
 

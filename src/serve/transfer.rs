@@ -67,9 +67,10 @@ pub async fn transfer_project(server: &Server, project: &Project) -> Vec<Tracker
         .collect();
     let mut done = Vec::new();
     for stored in trackers {
-        if stored.tracker.is_support_validate {
+        if stored.tracker.is_support_validate || !stored.digests.is_empty() {
             // After the files of the last transfer, before those of this one: a period's
-            // digest is written once the period is over, with the files delivered in it.
+            // digest is written once the period is over, with the files delivered in it (and,
+            // once validation is turned off, the chains end).
             if let Err(e) = write_digests(server, project, &stored).await {
                 eprintln!(
                     "cts serve: digests of project {} tracker {} (written at the next transfer): {e}",
@@ -237,25 +238,44 @@ async fn change_digests(
 /// the folder's previous digest, signed. Each digest is written, then the chain moved on
 /// durably; a server stopped in between writes the same digest again (same bytes, same
 /// signature) and goes on from it: the chain never forks.
+///
+/// Once validation is turned off, every chain ends: a last digest up to the time that was
+/// noticed (recorded first, so a restart writes the same one), marked `digest_end`, after which
+/// the chains are forgotten; turned on again, each folder starts a new chain, which a verifier
+/// accepts after an ending digest.
 async fn write_digests(server: &Server, project: &Project, stored: &StoredTracker) -> Result<()> {
     let period = server.config.digest_interval.as_millis().max(1000) as i64;
-    let now = Utc::now().timestamp_millis();
     let t = &stored.tracker;
-    let state = {
+    let mut state = {
         let book = project.trackers.lock().await;
         match book.get(&t.tracker_name).filter(|c| c.tracker.id == t.id) {
             Some(c) => c.digests.clone(),
             None => return Ok(()),
         }
     };
+    if !t.is_support_validate && state.ending_at.is_none() {
+        if state.is_empty() {
+            return Ok(());
+        }
+        // A whole second (digest keys name seconds) after every digest written: the ending
+        // digest takes no other's key (ending on a period's end, it is that period's digest).
+        let second = |ms: i64| (ms + 999).div_euclid(1000) * 1000;
+        let written = state.chains.values().map(|c| c.digested_to).max();
+        let mut ending = second(Utc::now().timestamp_millis());
+        if let Some(written) = written.filter(|w| *w >= ending) {
+            ending = second(written) + 1000;
+        }
+        change_digests(project, stored, |d| d.ending_at = Some(ending)).await?;
+        state.ending_at = Some(ending);
+    }
+    let now = state
+        .ending_at
+        .unwrap_or_else(|| Utc::now().timestamp_millis());
     let mut services: Vec<String> = state.chains.keys().cloned().collect();
-    for p in &state.pending {
+    for p in state.pending.iter().filter(|p| p.delivered < now) {
         if !services.contains(&p.service) {
             services.push(p.service.clone());
         }
-    }
-    if services.is_empty() {
-        return Ok(());
     }
     let bucket = server.bucket(&t.obs_info.bucket_name)?;
     let key = server.signing_key().await?;
@@ -280,8 +300,9 @@ async fn write_digests(server: &Server, project: &Project, stored: &StoredTracke
             .filter(|p| p.service == service)
             .collect();
         waiting.sort_by_key(|p| p.delivered);
-        while start + period <= now {
-            let end = start + period;
+        let ending = state.ending_at.is_some();
+        while start + period <= now || (ending && start < now) {
+            let end = (start + period).min(now);
             let due = waiting.partition_point(|p| p.delivered < end);
             let mut files = Vec::new();
             for p in waiting.drain(..due) {
@@ -306,7 +327,7 @@ async fn write_digests(server: &Server, project: &Project, stored: &StoredTracke
                     log_hash_algorithm: "MD5".to_string(),
                 })
                 .collect();
-            let digest = Digest::new(
+            let mut digest = Digest::new(
                 &project.id,
                 &t.obs_info.bucket_name,
                 &object,
@@ -314,6 +335,7 @@ async fn write_digests(server: &Server, project: &Project, stored: &StoredTracke
                 at(end)?,
                 log_files,
             );
+            digest.digest_end = ending && end == now;
             let sealed = digest.seal(last.as_ref(), &key)?;
             bucket
                 .write_with_metadata(
@@ -343,6 +365,14 @@ async fn write_digests(server: &Server, project: &Project, stored: &StoredTracke
             last = Some(link);
             start = end;
         }
+    }
+    if let Some(ended) = state.ending_at {
+        change_digests(project, stored, |d| {
+            d.chains.clear();
+            d.pending.retain(|p| p.delivered >= ended);
+            d.ending_at = None;
+        })
+        .await?;
     }
     Ok(())
 }

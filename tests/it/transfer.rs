@@ -377,3 +377,90 @@ fn with_validation_every_file_is_in_a_signed_chain_that_survives_stops_at_each_s
     let (_, distinct) = delivered(dir.path(), "loaded", &bucket.to_string_lossy(), &[], &[]);
     assert_eq!(distinct, 600);
 }
+
+#[test]
+fn validation_turned_off_ends_each_chain_and_turned_on_again_starts_new_ones() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let bucket = data.join("buckets").join("ended");
+    std::fs::create_dir_all(&bucket).expect("bucket folder");
+    let args = ["--transfer-interval", "1h", "--digest-interval", "2s"];
+    let now = chrono::Utc::now().timestamp_millis();
+    let tracker = |validate: bool| {
+        json!({"tracker_type": "system", "tracker_name": "system", "is_support_validate": validate,
+               "obs_info": {"bucket_name": "ended", "file_prefix_name": "t", "compress_type": "gzip", "is_sort_by_service": true}})
+    };
+    let serve = Serve::start(&data, &args, &[]);
+    let (status, body) = serve.a("POST", "/tracker", Some(tracker(true)));
+    assert_eq!(status, 201, "{body}");
+    record(&serve, "a", 300, now - 60_000);
+    transfers(&serve);
+    // Off before the period of those files is over: their digests are the ending ones.
+    let (status, body) = serve.a("PUT", "/tracker", Some(tracker(false)));
+    assert_eq!(status, 200, "{body}");
+    transfers(&serve);
+    let digests_now = || -> Vec<(String, cts_core::integrity::Digest)> {
+        files_under(&bucket)
+            .into_iter()
+            .filter(|f| f.contains("_CloudTrace-Digest_") && f.ends_with(".json.gz"))
+            .map(|f| {
+                let bytes = std::fs::read(bucket.join(&f)).expect("read");
+                (
+                    f,
+                    cts_core::integrity::Digest::decode(&bytes).expect("a digest"),
+                )
+            })
+            .collect()
+    };
+    let ended = digests_now();
+    assert_eq!(ended.len(), 3, "one per service folder: {ended:?}");
+    for (key, d) in &ended {
+        assert!(d.digest_end, "{key} is an ending digest");
+        assert_eq!(
+            d.previous_digest_object, "",
+            "{key} starts and ends its chain"
+        );
+    }
+    let listed: usize = ended.iter().map(|(_, d)| d.log_files.len()).sum();
+    assert_eq!(listed, 3, "the three trace files are in the ending digests");
+    // Off, nothing more is written: no digest for later files.
+    record(&serve, "b", 100, now - 50_000);
+    transfers(&serve);
+    assert_eq!(digests_now().len(), 3);
+    let trace_files = || {
+        files_under(&bucket)
+            .into_iter()
+            .filter(|f| f.contains("_CloudTrace_"))
+            .count()
+    };
+    let off = trace_files() - 3;
+    assert!(off >= 1, "files written while validation was off");
+
+    // On again: new chains, which verify after the ended ones.
+    let (status, body) = serve.a("PUT", "/tracker", Some(tracker(true)));
+    assert_eq!(status, 200, "{body}");
+    record(&serve, "c", 300, now - 40_000);
+    transfers(&serve);
+    std::thread::sleep(std::time::Duration::from_millis(2_100));
+    transfers(&serve);
+    let all = digests_now();
+    assert!(all.len() >= 6, "new chains: {all:?}");
+    let (code, summary) = verify(&data, &bucket);
+    // The files written while validation was off are in no digest: not covered, and named.
+    assert_eq!(code, Some(3), "{summary}");
+    let files = trace_files();
+    assert_eq!(files, 3 + off + 3);
+    let expected = format!(
+        "FAILED: {} verified, {off} not covered, {} digest verified",
+        files - off,
+        all.len()
+    );
+    assert!(summary.starts_with(&expected), "{summary}");
+    // The problem rows after it: those files, and nothing else.
+    assert_eq!(summary.matches("| not covered |").count(), off, "{summary}");
+    assert_eq!(
+        summary.matches("no digest lists it").count(),
+        off,
+        "{summary}"
+    );
+}
