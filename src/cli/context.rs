@@ -88,7 +88,7 @@ impl Context {
     /// the reports as views.
     pub(crate) async fn query_session(&self) -> Result<SessionContext> {
         let ctx = self.session(&self.archive()?).await?;
-        cts::output::report::register_views(&ctx).await?;
+        cts::output::report::register_views(&ctx)?;
         cts::notify::log::register(&ctx, &self.data_dir)?;
         Ok(ctx)
     }

@@ -396,3 +396,39 @@ fn memory_limit_and_timeout_stop_a_query_and_the_shell_goes_on() {
         "{errors}"
     );
 }
+
+#[test]
+fn report_views_are_planned_when_named_and_kept() {
+    // The default range is the last 30 days: nothing of 2024 is in it. Named twice: planned
+    // once, then found again; its columns are the report's.
+    let script = "SELECT count(*) AS n FROM report_trace_coverage;\n\
+                  SELECT count(*) AS n FROM report_trace_coverage;\n\
+                  \\d report_trace_coverage\n\
+                  SELECT count(*) AS n FROM report_no_such_report;\n";
+    let out = shell(&["--format", "csv"], script);
+    let text = stdout(&out);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            "n",
+            "0",
+            "n",
+            "0",
+            "column_name,data_type,is_nullable",
+            "day,Utf8,YES",
+            "region,Utf8View,NO",
+            "service_type,Utf8View,NO",
+            "traces,Int64,NO",
+            "operators,Int64,NO",
+            "first_trace,\"Timestamp(ms, \"\"UTC\"\")\",YES",
+            "last_trace,\"Timestamp(ms, \"\"UTC\"\")\",YES",
+        ],
+        "{text}"
+    );
+    assert!(
+        stderr(&out).contains("report_no_such_report"),
+        "{}",
+        stderr(&out)
+    );
+}
