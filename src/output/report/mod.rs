@@ -21,7 +21,7 @@
 //! | file | what |
 //! |---|---|
 //! | `catalog.rs` | the built-in reports, parsed ([`Report`], [`builtin`], [`find`]) |
-//! | `run.rs` | running one ([`run`]); every report as a view ([`register_views`]) |
+//! | `run.rs` | running one ([`run`]); every report as a view, planned when first named ([`register_views`]) |
 //! | `pack.rs` | the report pack ([`pack`]) |
 
 mod catalog;
