@@ -607,6 +607,28 @@ fn load_verify_records_each_files_integrity_and_strict_loads_only_verified_files
         "{again:?}"
     );
 
+    // A file loaded, then deleted from the source: still loaded, with its traces, and now
+    // recorded as deleted.
+    let gone = &traces[40];
+    std::fs::remove_file(gone).expect("delete");
+    let third = cts_in(&data, &["load", &b, "--verify", "--public-key", &key, "-q"]);
+    assert_eq!(third.status.code(), Some(3), "{third:?}");
+    let row = sql(
+        &data,
+        &format!(
+            "SELECT outcome, integrity, traces > 0 FROM trace_files WHERE source = '{}'",
+            url(gone)
+        ),
+    );
+    assert_eq!(
+        row,
+        vec![vec![
+            "loaded".to_string(),
+            "deleted".to_string(),
+            "true".to_string()
+        ]]
+    );
+
     // --verify=strict: the altered and the uncovered file are refused, named, and recorded as
     // failed; their traces are not loaded.
     let strict = dir.path().join("strict");
@@ -635,13 +657,13 @@ fn load_verify_records_each_files_integrity_and_strict_loads_only_verified_files
     assert_eq!(
         sql(&strict, by_finding),
         vec![
-            vec!["deleted".to_string(), "failed".into(), "1".into()],
+            vec!["deleted".to_string(), "failed".into(), "2".into()],
             vec!["modified".to_string(), "failed".into(), "1".into()],
             vec!["not covered".to_string(), "failed".into(), "1".into()],
             vec![
                 "verified".to_string(),
                 "loaded".into(),
-                verified.to_string()
+                (verified - 1).to_string()
             ],
         ]
     );

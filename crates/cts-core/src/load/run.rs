@@ -12,7 +12,7 @@ use crate::load::commit::Committer;
 use crate::load::read::{DecodedGroup, FileCheck, decode_group, groups};
 use crate::load::summary::{FileFailure, LoadSummary, progress_bar};
 use crate::source::{Listing, Source};
-use crate::store::archive::{Archive, ManifestEntry, Outcome};
+use crate::store::archive::{Archive, Manifest, ManifestEntry, Outcome};
 use crate::store::hot::HotStore;
 use crate::store::run::RunId;
 
@@ -93,62 +93,23 @@ pub async fn load_listing(
     let threads = options.threads.max(1);
     // The digest chains, walked before any file is read (digests are small: one per folder
     // and hour).
-    let mut missing = Vec::new();
-    let check = match &options.verify {
+    let (check, missing) = match &options.verify {
         Some(verify) => {
-            let walk = VerifyOptions {
-                public_key: verify.public_key.clone(),
-                from: None,
-                to: None,
-                tracker: None,
-                service: None,
-                parallelism: threads * 4,
-                export_key: None,
-            };
             let digests = std::mem::take(&mut listing.digests);
-            let chains = Chains::walk(source.location(), &walk, digests).await?;
-            for o in chains.outcomes.iter().filter(|o| o.finding.is_problem()) {
-                summary.integrity_problems.push(FileFailure {
-                    file: source.location().display(&o.object.as_str().into()),
-                    reason: format!("{}: {}", o.finding.name(), o.detail),
-                });
-            }
-            // Files a digest lists that are not in the source: recorded as such.
-            let present: HashSet<&str> =
-                listing.trace_files.iter().map(|f| f.key.as_str()).collect();
-            let mut deleted: Vec<&str> = chains
-                .listed_files()
-                .filter(|k| !present.contains(k))
-                .collect();
-            deleted.sort_unstable();
-            for key in deleted {
-                let url = source.location().display(&key.into());
-                let reason = "listed in its hour's digest, not in the source".to_string();
-                *summary.integrity.entry(Finding::Deleted).or_default() += 1;
-                summary.integrity_problems.push(FileFailure {
-                    file: url.clone(),
-                    reason: format!("{}: {reason}", Finding::Deleted.name()),
-                });
-                missing.push(ManifestEntry {
-                    source: url,
-                    size: 0,
-                    etag: None,
-                    outcome: Outcome::Failed,
-                    traces: 0,
-                    duplicates: 0,
-                    rejected: 0,
-                    error: Some(format!("{}: {reason}", Finding::Deleted.name())),
-                    run: run.to_string(),
-                    integrity: Some(Finding::Deleted.name().to_string()),
-                    integrity_detail: Some(reason),
-                });
-            }
-            Some(Arc::new(FileCheck {
-                chains,
-                strict: verify.strict,
-            }))
+            let (check, missing) = walk_digests(
+                source,
+                &listing,
+                digests,
+                verify,
+                threads,
+                &manifest,
+                &run,
+                &mut summary,
+            )
+            .await?;
+            (Some(Arc::new(check)), missing)
         }
-        None => None,
+        None => (None, Vec::new()),
     };
 
     let mut pending = Vec::new();
@@ -215,4 +176,80 @@ pub async fn load_listing(
     progress.finish_and_clear();
     summary.elapsed = started.elapsed();
     Ok(summary)
+}
+
+/// `cts load --verify`, before any file is read: walk the source's digest chains, note the
+/// digests that fail, and the files a digest lists that are not in the source (their manifest
+/// entries, returned, say so; a file loaded before keeps its outcome and counts).
+#[allow(clippy::too_many_arguments)]
+async fn walk_digests(
+    source: &Source,
+    listing: &Listing,
+    digests: Vec<String>,
+    verify: &LoadVerify,
+    threads: usize,
+    manifest: &Manifest,
+    run: &RunId,
+    summary: &mut LoadSummary,
+) -> Result<(FileCheck, Vec<ManifestEntry>)> {
+    let walk = VerifyOptions {
+        public_key: verify.public_key.clone(),
+        from: None,
+        to: None,
+        tracker: None,
+        service: None,
+        parallelism: threads * 4,
+        export_key: None,
+    };
+    let chains = Chains::walk(source.location(), &walk, digests).await?;
+    for o in chains.outcomes.iter().filter(|o| o.finding.is_problem()) {
+        summary.integrity_problems.push(FileFailure {
+            file: source.location().display(&o.object.as_str().into()),
+            reason: format!("{}: {}", o.finding.name(), o.detail),
+        });
+    }
+    let present: HashSet<&str> = listing.trace_files.iter().map(|f| f.key.as_str()).collect();
+    let mut deleted: Vec<&str> = chains
+        .listed_files()
+        .filter(|k| !present.contains(k))
+        .collect();
+    deleted.sort_unstable();
+    let mut missing = Vec::with_capacity(deleted.len());
+    for key in deleted {
+        let url = source.location().display(&key.into());
+        let reason = "listed in its hour's digest, not in the source".to_string();
+        let finding = Finding::Deleted.name();
+        *summary.integrity.entry(Finding::Deleted).or_default() += 1;
+        summary.integrity_problems.push(FileFailure {
+            file: url.clone(),
+            reason: format!("{finding}: {reason}"),
+        });
+        let mut entry = match manifest.entries.get(&url) {
+            Some(earlier) => earlier.clone(),
+            None => ManifestEntry {
+                source: url,
+                size: 0,
+                etag: None,
+                outcome: Outcome::Failed,
+                traces: 0,
+                duplicates: 0,
+                rejected: 0,
+                error: Some(format!("{finding}: {reason}")),
+                run: String::new(),
+                integrity: None,
+                integrity_detail: None,
+            },
+        };
+        entry.run = run.to_string();
+        entry.integrity = Some(finding.to_string());
+        entry.integrity_detail = Some(reason);
+        missing.push(entry);
+    }
+    Ok((
+        FileCheck {
+            chains,
+            strict: verify.strict,
+        },
+        missing,
+    ))
 }

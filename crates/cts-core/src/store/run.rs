@@ -6,8 +6,9 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
-/// A unique name for one run that sorts by when it started: `20240619T061851Z-3f2a9c0d1e2b4f5a`
-/// (UTC start time to the second, then 64 random bits).
+/// A unique name for one run that sorts by when it started: `20240619T061851123Z-3f2a9c0d1e2b4f5a`
+/// (UTC start time to the millisecond, then 64 random bits). Later entries of the manifest
+/// replace earlier ones by this order, so two runs a second apart must not tie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RunId {
     started: DateTime<Utc>,
@@ -45,7 +46,7 @@ impl fmt::Display for RunId {
         write!(
             f,
             "{}-{:016x}",
-            self.started.format("%Y%m%dT%H%M%SZ"),
+            self.started.format("%Y%m%dT%H%M%S%3fZ"),
             self.nonce
         )
     }
@@ -61,8 +62,12 @@ mod tests {
         let b = RunId::new();
         assert_ne!(a, b);
         let text = a.to_string();
-        assert_eq!(text.len(), "20240619T061851Z-".len() + 16, "{text}");
-        assert_eq!(text[17..], a.nonce_hex());
-        assert!(text.starts_with(&a.started().format("%Y%m%dT%H%M%SZ").to_string()));
+        assert_eq!(text.len(), "20240619T061851123Z-".len() + 16, "{text}");
+        assert_eq!(text[20..], a.nonce_hex());
+        assert!(text.starts_with(&a.started().format("%Y%m%dT%H%M%S%3fZ").to_string()));
+        // One started later sorts later, also within the same second.
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let c = RunId::new();
+        assert!(c.to_string() > b.to_string(), "{c} after {b}");
     }
 }
