@@ -266,8 +266,9 @@ pub(crate) enum Command {
         /// use, its public half beside it in signing-key.pub.pem].
         #[arg(long)]
         signing_key: Option<PathBuf>,
-        /// The period each digest file covers: CTS's is one hour; shorter to try it out.
-        #[arg(long, value_parser = parse_duration, default_value = "1h")]
+        /// The period each digest file covers: CTS's is one hour; shorter to try it out (whole
+        /// seconds, from 1s to 1d: digest keys name seconds).
+        #[arg(long, value_parser = parse_digest_interval, default_value = "1h")]
         digest_interval: Duration,
     },
     /// Read a password from standard input (its first line) and print its salted hash, for
@@ -420,9 +421,29 @@ fn parse_duration(text: &str) -> std::result::Result<Duration, String> {
     })
 }
 
+/// A digest period: whole seconds, from one second to one day.
+fn parse_digest_interval(text: &str) -> std::result::Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d.subsec_nanos() != 0 || d < Duration::from_secs(1) || d > Duration::from_secs(86_400) {
+        return Err(format!(
+            "{text:?}: a digest period is whole seconds, from 1s to 1d"
+        ));
+    }
+    Ok(d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digest_periods_are_whole_seconds_up_to_a_day() {
+        assert_eq!(parse_digest_interval("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_digest_interval("1h"), Ok(Duration::from_secs(3_600)));
+        for bad in ["500ms", "1.5", "2d", "0"] {
+            assert!(parse_digest_interval(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn durations_with_units_or_bare_seconds() {

@@ -7,8 +7,8 @@
 //! `traces.parquet`): running the same export again overwrites them.
 //!
 //! With a signing key, the export ends with a signed manifest of every file it wrote, with its
-//! SHA-256 and rows ([`cts_core::integrity::export`]); the manifest of an earlier export into the
-//! same place is removed before any file is written.
+//! SHA-256 and rows ([`cts_core::integrity::export`]). Any export first removes the manifest
+//! of an earlier one into the same place, before it writes a file.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -81,10 +81,9 @@ pub async fn export(
     }
     let base = base_query(options);
     let mut summary = ExportSummary::default();
-    // A manifest of an earlier export here would vouch for files about to change.
-    if options.sign.is_some() {
-        ExportManifest::remove(out).await?;
-    }
+    // A manifest of an earlier export here would vouch for files about to change (signed or
+    // not, this export replaces them).
+    ExportManifest::remove(out).await?;
     // Each file's name below `out`, and its rows.
     let mut written: Vec<(String, u64)> = Vec::new();
     match options.partitioning {

@@ -149,7 +149,26 @@ fn a_signed_sample_verifies_and_each_kind_of_tampering_is_named() {
     };
     assert_eq!(named("modified"), vec![key_of(&bucket, modified)]);
     assert_eq!(named("deleted"), vec![key_of(&bucket, deleted)]);
-    assert_eq!(named("digest modified"), vec![key_of(&bucket, altered)]);
+    // The altered digest, and the files it lists: their bytes match it, but it is not
+    // trustworthy, so they are not verified (the one modified file stays `modified`).
+    let altered_digest =
+        cts_core::integrity::Digest::decode(&std::fs::read(altered).expect("read"))
+            .expect("still a digest");
+    let mut expected_altered: Vec<String> = altered_digest
+        .log_files
+        .iter()
+        .map(|f| f.object.clone())
+        .filter(|o| *o != key_of(&bucket, modified) && *o != key_of(&bucket, deleted))
+        .chain([key_of(&bucket, altered)])
+        .collect();
+    expected_altered.sort();
+    let mut digest_modified = named("digest modified");
+    digest_modified.sort();
+    assert_eq!(digest_modified, expected_altered);
+    assert!(
+        !altered_digest.log_files.is_empty(),
+        "the altered digest lists files"
+    );
     assert_eq!(named("digest missing"), vec![key_of(&bucket, removed)]);
     let (_, _, why) = rows
         .iter()
@@ -257,7 +276,8 @@ fn in_a_bucket_signatures_are_object_metadata_and_verify() {
         &[
             &s3_args[..],
             &["gen", "s3://cts-signed/", "--public-key-out", &key],
-            &GEN,
+            // Two days: the second day's first digests follow the first day's.
+            &[&GEN[..3], &["2"], &GEN[4..]].concat(),
         ]
         .concat(),
         &envs,
@@ -313,6 +333,30 @@ fn in_a_bucket_signatures_are_object_metadata_and_verify() {
     assert_eq!(
         text(&ok.stderr).trim(),
         format!("s3://cts-signed/: PASSED: {traces} verified, {digests} digest verified")
+    );
+
+    // One day's prefix: its chains are checked back to the first digest outside it, and the
+    // files of the day before that its first digests list are neither deleted nor read.
+    let day = "s3://cts-signed/CloudTraces/eu-de/2024/06/30/";
+    let part = cts(
+        &[&s3_args[..], &["verify", day, "--public-key", &key]].concat(),
+        &envs,
+    );
+    assert_eq!(part.status.code(), Some(0), "{part:?}");
+    let day_data = dir.path().join("day");
+    let part_load = cts_env(
+        &day_data,
+        &[
+            &s3_args[..],
+            &["load", day, "--verify", "--public-key", &key, "-q"],
+        ]
+        .concat(),
+        &envs,
+    );
+    assert_eq!(part_load.status.code(), Some(0), "{part_load:?}");
+    assert!(
+        !text(&part_load.stdout).contains("deleted"),
+        "{part_load:?}"
     );
 
     // A signed export into a bucket: the manifest's signature is its metadata, and it verifies.
@@ -783,4 +827,68 @@ fn a_signed_export_verifies_and_each_change_is_named() {
         text(&forged.stderr).contains("1 signature invalid"),
         "{forged:?}"
     );
+
+    // The manifest removed: nothing vouches for the files, and that does not pass.
+    std::fs::remove_file(&manifest).expect("remove");
+    std::fs::remove_file(export.join("_cts-export-manifest.json.meta.json")).expect("remove");
+    let bare = cts_in(&data, &["verify", &e]);
+    assert_eq!(bare.status.code(), Some(3), "{bare:?}");
+    assert_eq!(
+        text(&bare.stderr).trim(),
+        format!("{e}: FAILED: nothing to verify (no digest, no trace file, no export manifest)")
+    );
+    // An export without --sign removes an earlier export's manifest too.
+    let signed = cts_in(&data, &["export", "--out", &e, "--sign", "-q"]);
+    assert!(signed.status.success(), "{signed:?}");
+    assert!(manifest.exists());
+    let unsigned = cts_in(&data, &["export", "--out", &e, "-q"]);
+    assert!(unsigned.status.success(), "{unsigned:?}");
+    assert!(
+        !manifest.exists(),
+        "a stale manifest would vouch for replaced files"
+    );
+}
+
+#[test]
+fn files_loaded_without_verify_are_checked_later_without_loading_them_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bucket = dir.path().join("bucket");
+    let b = bucket.to_string_lossy().into_owned();
+    assert!(
+        cts(&[&["gen", &b][..], &GEN].concat(), &[])
+            .status
+            .success()
+    );
+    let key = format!("{b}.public-key.pem");
+    let traces = files(&bucket, "_CloudTrace_").len();
+    let data = dir.path().join("data");
+    let plain = cts_in(&data, &["load", &b, "-q"]);
+    assert_eq!(plain.status.code(), Some(0), "{plain:?}");
+    let unchecked = "SELECT count(*) FROM trace_files WHERE integrity IS NULL";
+    assert_eq!(sql(&data, unchecked), vec![vec![traces.to_string()]]);
+
+    let later = cts_in(&data, &["load", &b, "--verify", "--public-key", &key, "-q"]);
+    assert_eq!(later.status.code(), Some(0), "{later:?}");
+    let stdout = text(&later.stdout);
+    assert!(
+        stdout.starts_with("loaded 0 traces from 0 files"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "  checked again: {traces} unchanged files loaded before without a final finding\n  integrity: {traces} verified\n"
+        )),
+        "{stdout}"
+    );
+    let verified = "SELECT count(*), sum(traces) FROM trace_files WHERE integrity = 'verified'";
+    let rows = sql(&data, verified);
+    assert_eq!(rows[0][0], traces.to_string());
+    assert_eq!(
+        rows[0][1],
+        sql(&data, "SELECT count(*) FROM traces")[0][0],
+        "each file keeps its count of traces"
+    );
+    // A third run has nothing left to check.
+    let third = cts_in(&data, &["load", &b, "--verify", "--public-key", &key, "-q"]);
+    assert!(!text(&third.stdout).contains("checked again"), "{third:?}");
 }

@@ -218,8 +218,9 @@ pub(crate) async fn verify_export(
         .try_collect()
         .await?;
     outcomes.extend(checked);
+    let sidecar = format!("{manifest_key}{METADATA_SUFFIX}");
     for key in keys {
-        if key != manifest_key && !key.ends_with(METADATA_SUFFIX) && !listed.contains(&key) {
+        if key != manifest_key && key != sidecar && !listed.contains(&key) {
             outcomes.push(outcome(
                 Finding::NotCovered,
                 &key,

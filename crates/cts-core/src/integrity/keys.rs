@@ -203,17 +203,26 @@ pub fn data_dir_key(
 ) -> Result<(SigningKey, Option<std::path::PathBuf>)> {
     let Some(path) = configured else {
         let path = data_dir.join(DATA_DIR_KEY);
-        let mut made = None;
         if !path.exists() {
             std::fs::create_dir_all(data_dir)
                 .map_err(|e| Error::io("create folder", data_dir, e))?;
-            let (private, public) = SigningKey::generate()?;
-            write_private_key(&path, &private)?;
-            let public_path = data_dir.join(DATA_DIR_PUBLIC_KEY);
-            crate::storage::fs::write_atomic(&public_path, public.as_bytes())?;
+            let (private, _) = SigningKey::generate()?;
+            match write_private_key(&path, &private) {
+                Ok(()) => {}
+                // Made meanwhile by another process (cts serve and cts export at once): theirs.
+                Err(_) if path.exists() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let key = SigningKey::read(&path)?;
+        // Written after the private half: made again if a crash came in between.
+        let public_path = data_dir.join(DATA_DIR_PUBLIC_KEY);
+        let mut made = None;
+        if !public_path.exists() {
+            crate::storage::fs::write_atomic(&public_path, key.public_key().to_pem().as_bytes())?;
             made = Some(public_path);
         }
-        return Ok((SigningKey::read(&path)?, made));
+        return Ok((key, made));
     };
     Ok((SigningKey::read(path)?, None))
 }

@@ -176,9 +176,11 @@ impl Verification {
             .count()
     }
 
-    /// Whether everything verified (nothing but verified and pending).
+    /// Whether everything verified (nothing but verified and pending), and there was something
+    /// to verify: a folder with neither digests, trace files nor an export manifest (an export
+    /// whose manifest was removed) does not pass.
     pub fn passed(&self) -> bool {
-        !self.outcomes.iter().any(|o| o.finding.is_problem())
+        !self.outcomes.is_empty() && !self.outcomes.iter().any(|o| o.finding.is_problem())
     }
 
     /// The problems only.
@@ -213,6 +215,10 @@ impl Verification {
                 (n > 0 || always).then(|| format!("{n} {}", f.name()))
             })
             .collect();
+        if self.outcomes.is_empty() {
+            return "FAILED: nothing to verify (no digest, no trace file, no export manifest)"
+                .to_string();
+        }
         format!(
             "{}: {}",
             if self.passed() { "PASSED" } else { "FAILED" },
@@ -329,8 +335,9 @@ pub struct Chains {
     pub outcomes: Vec<Outcome>,
     /// The trace files the digests in range list, by key.
     listed: HashMap<String, Listed>,
-    /// The end of the newest digest of each region and tracker.
-    newest: HashMap<(String, String), DateTime<Utc>>,
+    /// The end of the newest digest of each region and tracker, and whether it ended its chain
+    /// (`digest_end`: validation was turned off).
+    newest: HashMap<(String, String), (DateTime<Utc>, bool)>,
     /// The digests whose own check failed, with what was found.
     failed: HashMap<String, Finding>,
 }
@@ -388,13 +395,14 @@ impl Chains {
             chain.walk(&keys, &mut digests).await?;
         }
 
-        let mut newest: HashMap<(String, String), DateTime<Utc>> = HashMap::new();
+        let mut newest: HashMap<(String, String), (DateTime<Utc>, bool)> = HashMap::new();
         for d in digests.values() {
-            if let Some(end) = d.end() {
+            if let (Some(end), Ok(digest)) = (d.end(), &d.digest) {
+                let this = (end, digest.digest_end);
                 let e = newest
                     .entry((d.folder.region.clone(), d.folder.tracker.clone()))
-                    .or_insert(end);
-                *e = (*e).max(end);
+                    .or_insert(this);
+                *e = (*e).max(this);
             }
         }
         let failed = outcomes
@@ -412,8 +420,10 @@ impl Chains {
 
     /// What a trace file is, given its stored bytes (`None`: not in the bucket) and ETag:
     /// [`Finding::Verified`] or [`Finding::Modified`] when a digest lists it (or
-    /// [`Finding::Deleted`]), else [`Finding::Pending`] when it is newer than its tracker's
-    /// newest digest, else [`Finding::NotCovered`]. With the hour it belongs to and why.
+    /// [`Finding::Deleted`]; bytes that match a digest which itself failed get that digest's
+    /// finding), else [`Finding::Pending`] when it is newer than its tracker's
+    /// newest digest (unless that digest ended the chain), else [`Finding::NotCovered`]. With the
+    /// hour it belongs to and why.
     pub fn check_file(
         &self,
         key: &str,
@@ -428,6 +438,7 @@ impl Chains {
                 ),
                 Some(bytes) => check_bytes(&listed.file, bytes, etag),
             };
+            let (finding, detail) = self.trusted(listed, finding, detail);
             return (finding, listed.hour.clone(), detail);
         }
         let (folder, delivered) = match classify(key) {
@@ -443,7 +454,12 @@ impl Chains {
                 Finding::NotCovered,
                 "its tracker has no digest here (is validation on?)".to_string(),
             ),
-            (Some(last), Some(at)) if at >= *last => (Finding::Pending, String::new()),
+            (Some((last, true)), Some(at)) if at >= *last => (
+                Finding::NotCovered,
+                "delivered after its tracker's chains ended (validation was turned off)"
+                    .to_string(),
+            ),
+            (Some((last, false)), Some(at)) if at >= *last => (Finding::Pending, String::new()),
             (Some(_), _) => (Finding::NotCovered, "no digest lists it".to_string()),
         };
         (
@@ -453,28 +469,19 @@ impl Chains {
         )
     }
 
-    /// As [`Chains::check_file`], and a file whose bytes match a digest that itself failed its
-    /// check (its signature, its place in the chain) is not verified: it gets the digest's
-    /// finding. What a loader records for each file.
-    pub fn check_trusted(
-        &self,
-        key: &str,
-        bytes: Option<&[u8]>,
-        etag: Option<&str>,
-    ) -> (Finding, String) {
-        let (finding, _, detail) = self.check_file(key, bytes, etag);
-        match self.listed.get(key) {
-            Some(listed) if finding == Finding::Verified => match self.failed.get(&listed.digest) {
-                Some(problem) => (
-                    *problem,
-                    format!(
-                        "its bytes match {}, but that digest failed its check ({})",
-                        listed.digest,
-                        problem.name()
-                    ),
+    /// A file's finding from its bytes, given the digest that lists it: bytes that match a
+    /// digest which itself failed its check (its signature, its place in the chain) are not
+    /// verified; they get that digest's finding.
+    fn trusted(&self, listed: &Listed, finding: Finding, detail: String) -> (Finding, String) {
+        match self.failed.get(&listed.digest) {
+            Some(problem) if finding == Finding::Verified => (
+                *problem,
+                format!(
+                    "its bytes match {}, but that digest failed its check ({})",
+                    listed.digest,
+                    problem.name()
                 ),
-                None => (finding, detail),
-            },
+            ),
             _ => (finding, detail),
         }
     }
@@ -755,25 +762,21 @@ impl Chain<'_> {
                 return Ok(0);
             }
             if !digests.contains_key(&previous) {
-                // Outside the listing (another day's folder when verifying part of a bucket)?
-                let folder = digest_folder(&previous);
-                match read_digest(self.location, previous.clone(), folder).await? {
-                    Some(stored) if stored.folder == *self.folder => {
-                        digests.insert(previous.clone(), stored);
-                    }
-                    _ => {
-                        let hour = parse_time(&digest.digest_start_time)
-                            .map(format_time)
-                            .unwrap_or_default();
-                        self.report(
-                            Finding::DigestMissing,
-                            hour,
-                            &previous,
-                            format!("named as the previous digest by {current}"),
-                        );
-                        return Ok(1);
-                    }
+                if !self.location.holds(&previous) {
+                    // Before the part of the bucket asked for (an earlier day's folder): its
+                    // successor, checked, vouches for the link; the walk ends here.
+                    return Ok(0);
                 }
+                let hour = parse_time(&digest.digest_start_time)
+                    .map(format_time)
+                    .unwrap_or_default();
+                self.report(
+                    Finding::DigestMissing,
+                    hour,
+                    &previous,
+                    format!("named as the previous digest by {current}"),
+                );
+                return Ok(1);
             }
             let p = &digests[&previous];
             let algorithm = &digest.previous_digest_hash_algorithm;
@@ -889,6 +892,7 @@ async fn check_trace_files(
                         .map_err(|e| Error::Internal(e.to_string()))?
                 }
             };
+            let (finding, detail) = chains.trusted(listed, finding, detail);
             Ok::<_, Error>(Outcome {
                 finding,
                 folder: listed.folder.clone(),

@@ -123,11 +123,13 @@ pub(crate) async fn decode_group(
                 batch_json = 0;
             }
             let integrity = match (&check, &bytes) {
-                (Some(check), Ok(bytes)) => Some(check.chains.check_trusted(
-                    &file.key,
-                    Some(bytes),
-                    file.etag.as_deref(),
-                )),
+                (Some(check), Ok(bytes)) => {
+                    let (finding, _, detail) =
+                        check
+                            .chains
+                            .check_file(&file.key, Some(bytes), file.etag.as_deref());
+                    Some((finding, detail))
+                }
                 _ => None,
             };
             let refused = match (&check, &integrity) {

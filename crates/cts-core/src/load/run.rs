@@ -4,14 +4,14 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{Error, Result};
 use crate::integrity::{Chains, Finding, PublicKey, VerifyOptions};
 use crate::load::commit::Committer;
 use crate::load::read::{DecodedGroup, FileCheck, decode_group, groups};
 use crate::load::summary::{FileFailure, LoadSummary, progress_bar};
-use crate::source::{Listing, Source};
+use crate::source::{Listing, Source, TraceFile};
 use crate::store::archive::{Archive, Manifest, ManifestEntry, Outcome};
 use crate::store::hot::HotStore;
 use crate::store::run::RunId;
@@ -93,7 +93,7 @@ pub async fn load_listing(
     let threads = options.threads.max(1);
     // The digest chains, walked before any file is read (digests are small: one per folder
     // and hour).
-    let (check, missing) = match &options.verify {
+    let (check, mut missing) = match &options.verify {
         Some(verify) => {
             let digests = std::mem::take(&mut listing.digests);
             let (check, missing) = walk_digests(
@@ -113,16 +113,27 @@ pub async fn load_listing(
     };
 
     let mut pending = Vec::new();
+    // With --verify: files loaded before without a final finding (without --verify, or while
+    // their hour's digest was still to come) are checked again, not loaded again.
+    let mut recheck = Vec::new();
     for file in listing.trace_files {
         let url = source.url_of(&file);
         match manifest.unchanged(&url, file.size, file.etag.as_deref()) {
-            Some(e) if e.outcome == Outcome::Loaded => summary.unchanged_files += 1,
+            Some(e) if e.outcome == Outcome::Loaded => {
+                summary.unchanged_files += 1;
+                if check.is_some() && !has_final_finding(e) {
+                    recheck.push((file, e.clone()));
+                }
+            }
             Some(_) if !options.retry_failed => summary.previously_failed += 1,
             _ => pending.push((file, url)),
         }
     }
     let manifest_segments = manifest.segments.len();
     drop(manifest);
+    if let Some(check) = &check {
+        missing.extend(recheck_files(source, recheck, check, threads, &run, &mut summary).await?);
+    }
 
     let progress = progress_bar(options.progress, pending.iter().map(|(f, _)| f.size).sum());
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<DecodedGroup>>(threads);
@@ -178,6 +189,49 @@ pub async fn load_listing(
     Ok(summary)
 }
 
+/// Whether a manifest entry's integrity finding is one a later look would not change.
+fn has_final_finding(entry: &ManifestEntry) -> bool {
+    let not_final = [Finding::Pending.name(), Finding::Deleted.name()];
+    entry
+        .integrity
+        .as_deref()
+        .is_some_and(|i| !not_final.contains(&i))
+}
+
+/// Check `files` (unchanged, loaded before) against the digest chains: their new manifest
+/// entries, the same but for what their digests say now.
+async fn recheck_files(
+    source: &Source,
+    files: Vec<(TraceFile, ManifestEntry)>,
+    check: &FileCheck,
+    threads: usize,
+    run: &RunId,
+    summary: &mut LoadSummary,
+) -> Result<Vec<ManifestEntry>> {
+    let location = source.location();
+    let entries: Vec<ManifestEntry> = futures::stream::iter(files)
+        .map(|(file, mut entry)| async move {
+            let bytes = location.read_if_exists(&file.path).await?;
+            let (finding, _, detail) =
+                check
+                    .chains
+                    .check_file(&file.key, bytes.as_deref(), file.etag.as_deref());
+            entry.run = run.to_string();
+            entry.integrity = Some(finding.name().to_string());
+            entry.integrity_detail = (!detail.is_empty()).then_some(detail);
+            Ok::<_, Error>((finding, entry))
+        })
+        .buffer_unordered(threads * 4)
+        .map_ok(|(finding, entry)| {
+            *summary.integrity.entry(finding).or_default() += 1;
+            summary.rechecked_files += 1;
+            entry
+        })
+        .try_collect()
+        .await?;
+    Ok(entries)
+}
+
 /// `cts load --verify`, before any file is read: walk the source's digest chains, note the
 /// digests that fail, and the files a digest lists that are not in the source (their manifest
 /// entries, returned, say so; a file loaded before keeps its outcome and counts).
@@ -209,9 +263,10 @@ async fn walk_digests(
         });
     }
     let present: HashSet<&str> = listing.trace_files.iter().map(|f| f.key.as_str()).collect();
+    // Only under the source: a day's first digest lists files of the day before.
     let mut deleted: Vec<&str> = chains
         .listed_files()
-        .filter(|k| !present.contains(k))
+        .filter(|k| source.location().holds(k) && !present.contains(k))
         .collect();
     deleted.sort_unstable();
     let mut missing = Vec::with_capacity(deleted.len());

@@ -68,6 +68,8 @@ pub struct LoadSummary {
     /// With `--verify`: digests that failed their checks (signature, chain, missing), and
     /// trace files a digest lists that are not in the source.
     pub integrity_problems: Vec<FileFailure>,
+    /// With `--verify`: unchanged files loaded before without a final finding, checked again.
+    pub rechecked_files: u64,
 }
 
 impl LoadSummary {
@@ -126,6 +128,13 @@ impl fmt::Display for LoadSummary {
             "  skipped: {} unchanged files, {} digest files, {} other objects",
             self.unchanged_files, self.digests_skipped, self.other_skipped
         )?;
+        if self.rechecked_files > 0 {
+            writeln!(
+                f,
+                "  checked again: {} unchanged files loaded before without a final finding",
+                self.rechecked_files
+            )?;
+        }
         if !self.integrity.is_empty() {
             let counts: Vec<String> = self
                 .integrity

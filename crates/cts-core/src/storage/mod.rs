@@ -139,6 +139,15 @@ impl Location {
         &self.prefix
     }
 
+    /// Whether the store key `key` lies below this location (a bucket's prefix names part of it).
+    pub fn holds(&self, key: &str) -> bool {
+        let prefix = self.prefix.as_ref();
+        prefix.is_empty()
+            || key
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/'))
+    }
+
     /// A location `relative` below this one.
     pub fn child(&self, relative: &str) -> Location {
         Location {
