@@ -6,6 +6,7 @@
 #   reports.sh  the report pack vs DuckDB translations of every report
 #   ingest.sh   durable hot-store ingest (no DuckDB peer)
 #   serve.sh    recording through `cts serve` and trace-list latency (no DuckDB peer)
+#   verify.sh   cts verify of ~100,000 trace files against cts load of them, and md5sum
 # One command: benches/all.sh [TRACES] (default 1,000,000; benches/queries.sh 10000000 for 10 M).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,3 +19,5 @@ printf '\n## ingest\n'
 ./ingest.sh
 printf '\n## serve\n'
 ./serve.sh "$traces"
+printf '\n## verify\n'
+./verify.sh
