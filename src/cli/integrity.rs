@@ -10,7 +10,7 @@ use cts::output::format::{Format, write_batches};
 use cts::{Error, Result};
 use cts_core::integrity::keys::{DATA_DIR_PUBLIC_KEY, write_private_key};
 use cts_core::integrity::{Finding, PublicKey, SigningKey, Verification, VerifyOptions, verify};
-use cts_core::storage::Location;
+use cts_core::source::folder_location;
 
 use crate::cli::args::Command;
 use crate::cli::context::{Context, millis};
@@ -59,7 +59,7 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                 parallelism: threads.max(1),
                 export_key,
             };
-            let location = Location::parse(&source, &context.storage)?;
+            let location = folder_location(&source, &context.storage)?;
             let verification = verify(&location, &options).await?;
             let batch = if by_hour {
                 hours_batch(&verification)?

@@ -892,3 +892,37 @@ fn files_loaded_without_verify_are_checked_later_without_loading_them_again() {
     let third = cts_in(&data, &["load", &b, "--verify", "--public-key", &key, "-q"]);
     assert!(!text(&third.stdout).contains("checked again"), "{third:?}");
 }
+
+#[test]
+fn a_local_folder_inside_a_bucket_is_read_with_the_buckets_keys() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bucket = dir.path().join("bucket");
+    let b = bucket.to_string_lossy().into_owned();
+    let days = [&GEN[..3], &["2"], &GEN[4..]].concat();
+    assert!(
+        cts(&[&["gen", &b][..], &days].concat(), &[])
+            .status
+            .success()
+    );
+    let key = format!("{b}.public-key.pem");
+    let day = bucket.join("CloudTraces/eu-de/2024/06/30");
+    let d = day.to_string_lossy().into_owned();
+    let checked = cts(&["verify", &d, "--public-key", &key], &[]);
+    assert_eq!(checked.status.code(), Some(0), "{checked:?}");
+    let data = dir.path().join("data");
+    let loaded = cts_in(&data, &["load", &d, "--verify", "--public-key", &key, "-q"]);
+    assert_eq!(loaded.status.code(), Some(0), "{loaded:?}");
+    let in_day = files(&day, "_CloudTrace_").len();
+    assert!(
+        text(&loaded.stdout).contains(&format!("from {in_day} files")),
+        "{loaded:?}"
+    );
+    // Keys as the bucket has them: the region is read from them.
+    let rows = sql(
+        &data,
+        "SELECT count(*) FROM traces WHERE region = 'eu-de' \
+         AND source_file LIKE 'CloudTraces/eu-de/2024/06/30/%'",
+    );
+    assert_eq!(rows, sql(&data, "SELECT count(*) FROM traces"));
+    assert_ne!(rows[0][0], "0");
+}

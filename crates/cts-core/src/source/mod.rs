@@ -10,7 +10,7 @@ use object_store::{ObjectMeta, ObjectStoreExt};
 use crate::error::Result;
 
 pub mod layout;
-use crate::source::layout::{ObjectKind, classify};
+use crate::source::layout::{ObjectKind, ROOT_FOLDER, classify};
 use crate::storage::{Location, StorageOptions};
 
 /// Where trace files come from.
@@ -47,6 +47,31 @@ pub struct Listing {
     pub other: u64,
 }
 
+/// Where a folder or bucket URL of trace files is read: a bucket URL as it is; a local folder
+/// inside a bucket's `CloudTraces/` folder as that bucket's top with the rest as a prefix, so
+/// that its keys are the bucket's keys (`CloudTraces/eu-de/2024/06/30/...`), as a bucket URL's
+/// and as digests name them, and the region is read from them.
+pub fn folder_location(spec: &str, options: &StorageOptions) -> Result<Location> {
+    let local = FsPath::new(spec);
+    if spec.contains("://") || !local.is_dir() {
+        return Location::parse(spec, options);
+    }
+    let abs =
+        std::fs::canonicalize(local).map_err(|e| crate::Error::io("resolve folder", local, e))?;
+    let parts: Vec<_> = abs.components().collect();
+    match parts.iter().rposition(|c| c.as_os_str() == ROOT_FOLDER) {
+        Some(i) => {
+            let top: std::path::PathBuf = parts[..i].iter().collect();
+            let rest: Vec<String> = parts[i..]
+                .iter()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            Ok(Location::local(&top)?.child(&rest.join("/")))
+        }
+        None => Location::local(&abs),
+    }
+}
+
 impl Source {
     /// Open a folder, a file or a bucket URL.
     pub fn open(spec: &str, options: &StorageOptions) -> Result<Source> {
@@ -72,7 +97,7 @@ impl Source {
             });
         }
         Ok(Source {
-            location: Location::parse(spec, options)?,
+            location: folder_location(spec, options)?,
             single: None,
         })
     }
