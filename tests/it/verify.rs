@@ -63,15 +63,23 @@ const GEN: [&str; 8] = [
     "2024-06-30",
 ];
 
-#[test]
-fn a_signed_sample_verifies_and_each_kind_of_tampering_is_named() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let bucket = dir.path().join("bucket");
+/// A signed sample bucket of `days` days (the rest of [`GEN`]) in `dir`: its folder, the same as
+/// text, and the file of its public key.
+fn signed_sample(dir: &Path, days: &str) -> (PathBuf, String, String) {
+    let bucket = dir.join("bucket");
     let b = bucket.to_string_lossy().into_owned();
-    let made = cts(&[&["gen", &b][..], &GEN].concat(), &[]);
+    let args = [&["gen", b.as_str()][..], &GEN[..3], &[days], &GEN[4..]].concat();
+    let made = cts(&args, &[]);
     assert!(made.status.success(), "{made:?}");
     let key = format!("{b}.public-key.pem");
     assert!(text(&made.stdout).contains(&format!("its public half is in {key}")));
+    (bucket, b, key)
+}
+
+#[test]
+fn a_signed_sample_verifies_and_each_kind_of_tampering_is_named() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (bucket, b, key) = signed_sample(dir.path(), "1");
 
     let traces = files(&bucket, "_CloudTrace_");
     let digests: Vec<PathBuf> = files(&bucket, "_CloudTrace-Digest_")
@@ -526,11 +534,7 @@ fn with_new_traces(from: &Path, to: &Path, ids: &[&str]) {
 #[test]
 fn load_verify_records_each_files_integrity_and_strict_loads_only_verified_files() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let bucket = dir.path().join("bucket");
-    let b = bucket.to_string_lossy().into_owned();
-    let made = cts(&[&["gen", &b][..], &GEN].concat(), &[]);
-    assert!(made.status.success(), "{made:?}");
-    let key = format!("{b}.public-key.pem");
+    let (bucket, b, key) = signed_sample(dir.path(), "1");
     let traces = files(&bucket, "_CloudTrace_");
     let digests = files(&bucket, "_CloudTrace-Digest_")
         .into_iter()
@@ -726,14 +730,7 @@ fn load_verify_records_each_files_integrity_and_strict_loads_only_verified_files
 #[test]
 fn a_signed_export_verifies_and_each_change_is_named() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let bucket = dir.path().join("bucket");
-    let b = bucket.to_string_lossy().into_owned();
-    let days = [&GEN[..3], &["3"], &GEN[4..]].concat();
-    assert!(
-        cts(&[&["gen", &b][..], &days].concat(), &[])
-            .status
-            .success()
-    );
+    let (_, b, _) = signed_sample(dir.path(), "3");
     let data = dir.path().join("data");
     let loaded = cts_in(&data, &["load", &b, "-q"]);
     assert!(loaded.status.success(), "{loaded:?}");
@@ -852,14 +849,7 @@ fn a_signed_export_verifies_and_each_change_is_named() {
 #[test]
 fn files_loaded_without_verify_are_checked_later_without_loading_them_again() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let bucket = dir.path().join("bucket");
-    let b = bucket.to_string_lossy().into_owned();
-    assert!(
-        cts(&[&["gen", &b][..], &GEN].concat(), &[])
-            .status
-            .success()
-    );
-    let key = format!("{b}.public-key.pem");
+    let (bucket, b, key) = signed_sample(dir.path(), "1");
     let traces = files(&bucket, "_CloudTrace_").len();
     let data = dir.path().join("data");
     let plain = cts_in(&data, &["load", &b, "-q"]);
@@ -896,15 +886,7 @@ fn files_loaded_without_verify_are_checked_later_without_loading_them_again() {
 #[test]
 fn a_local_folder_inside_a_bucket_is_read_with_the_buckets_keys() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let bucket = dir.path().join("bucket");
-    let b = bucket.to_string_lossy().into_owned();
-    let days = [&GEN[..3], &["2"], &GEN[4..]].concat();
-    assert!(
-        cts(&[&["gen", &b][..], &days].concat(), &[])
-            .status
-            .success()
-    );
-    let key = format!("{b}.public-key.pem");
+    let (bucket, _, key) = signed_sample(dir.path(), "2");
     let day = bucket.join("CloudTraces/eu-de/2024/06/30");
     let d = day.to_string_lossy().into_owned();
     let checked = cts(&["verify", &d, "--public-key", &key], &[]);

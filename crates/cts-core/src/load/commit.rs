@@ -249,35 +249,19 @@ impl<'a> Committer<'a> {
                         summary.pending_files += 1;
                         continue;
                     }
+                    // Read, and recorded as failed: refused as unverified, or not decodable.
                     Err(FileError::Refused(finding)) => {
+                        let detail = entry.integrity_detail.clone();
                         let reason = format!(
                             "refused (--verify=strict): {}{}",
                             finding.name(),
-                            entry
-                                .integrity_detail
-                                .as_ref()
-                                .map(|d| format!(": {d}"))
-                                .unwrap_or_default()
+                            detail.map(|d| format!(": {d}")).unwrap_or_default()
                         );
-                        entry.outcome = Outcome::Failed;
-                        entry.error = Some(reason.clone());
-                        entries.push(entry);
-                        summary.bytes_read += f.file.size;
-                        summary.failures.push(FileFailure {
-                            file: f.url.clone(),
-                            reason,
-                        });
+                        record_failed(&mut entries, summary, f, entry, reason);
                         continue;
                     }
                     Err(FileError::Decode(reason)) => {
-                        entry.outcome = Outcome::Failed;
-                        entry.error = Some(reason.clone());
-                        entries.push(entry);
-                        summary.bytes_read += f.file.size;
-                        summary.failures.push(FileFailure {
-                            file: f.url.clone(),
-                            reason: reason.clone(),
-                        });
+                        record_failed(&mut entries, summary, f, entry, reason.clone());
                         continue;
                     }
                 };
@@ -315,4 +299,22 @@ impl<'a> Committer<'a> {
         }
         Ok((entries, rejects))
     }
+}
+
+/// Record a file that was read but not loaded: failed, and why.
+fn record_failed(
+    entries: &mut Vec<ManifestEntry>,
+    summary: &mut LoadSummary,
+    f: &GroupFile,
+    mut entry: ManifestEntry,
+    reason: String,
+) {
+    entry.outcome = Outcome::Failed;
+    entry.error = Some(reason.clone());
+    entries.push(entry);
+    summary.bytes_read += f.file.size;
+    summary.failures.push(FileFailure {
+        file: f.url.clone(),
+        reason,
+    });
 }
