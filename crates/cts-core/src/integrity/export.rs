@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::integrity::digest::{ALGORITHM_METADATA, SIGNATURE_METADATA};
+use crate::integrity::findings::{Finding, Folder, Outcome, signature_detail};
 use crate::integrity::keys::{ALGORITHM, PublicKey, SigningKey};
-use crate::integrity::verify::{Finding, Folder, Outcome, signature_detail};
 use crate::storage::{Location, METADATA_SUFFIX};
 
 /// The manifest's name, at the top of the export.
