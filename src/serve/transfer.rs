@@ -19,8 +19,7 @@ use datafusion::prelude::col;
 use serde_json::{Value, json};
 
 use cts_core::failpoint;
-use cts_core::integrity::digest::{ALGORITHM_METADATA, SIGNATURE_METADATA, hash_hex};
-use cts_core::integrity::keys::ALGORITHM;
+use cts_core::integrity::digest::{hash_hex, write_signed};
 use cts_core::integrity::{Digest, LogFile};
 use cts_core::source::layout::TraceFileKey;
 use cts_core::store::run::RunId;
@@ -337,16 +336,13 @@ async fn write_digests(server: &Server, project: &Project, stored: &StoredTracke
             );
             digest.digest_end = ending && end == now;
             let sealed = digest.seal(last.as_ref(), &key)?;
-            bucket
-                .write_with_metadata(
-                    &bucket.path(&object),
-                    sealed.bytes.into(),
-                    &[
-                        (SIGNATURE_METADATA, sealed.signature.as_str()),
-                        (ALGORITHM_METADATA, ALGORITHM),
-                    ],
-                )
-                .await?;
+            write_signed(
+                &bucket,
+                &bucket.path(&object),
+                sealed.bytes,
+                &sealed.signature,
+            )
+            .await?;
             failpoint::hit(failpoint::TRANSFER_DIGEST_WRITTEN)?;
             let link = sealed.link;
             let service_done = service.clone();

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::integrity::keys::{ALGORITHM, SigningKey};
+use crate::storage::Location;
 
 /// The format of `digest_start_time` and `digest_end_time`: `2017-03-28T01-09-17Z`.
 pub const TIME_FORMAT: &str = "%Y-%m-%dT%H-%M-%SZ";
@@ -21,6 +22,35 @@ pub const TIME_FORMAT: &str = "%Y-%m-%dT%H-%M-%SZ";
 pub const SIGNATURE_METADATA: &str = "signature";
 /// The metadata name of the signature's algorithm.
 pub const ALGORITHM_METADATA: &str = "signature-algorithm";
+
+/// Write a signed object (a digest, an export manifest) with its signature where CTS keeps a
+/// digest's: object metadata [`SIGNATURE_METADATA`] and [`ALGORITHM_METADATA`] in a bucket, the
+/// file beside it in a folder ([`Location::write_with_metadata`]).
+pub async fn write_signed(
+    location: &Location,
+    path: &object_store::path::Path,
+    bytes: Vec<u8>,
+    signature: &str,
+) -> Result<()> {
+    location
+        .write_with_metadata(
+            path,
+            bytes.into(),
+            &[
+                (SIGNATURE_METADATA, signature),
+                (ALGORITHM_METADATA, ALGORITHM),
+            ],
+        )
+        .await
+}
+
+/// The signature kept with an object, from its metadata as read.
+pub fn signature_in(metadata: &[(String, String)]) -> Option<&str> {
+    metadata
+        .iter()
+        .find(|(k, _)| k == SIGNATURE_METADATA)
+        .map(|(_, v)| v.as_str())
+}
 
 /// A digest file's content, field for field and in CTS's order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

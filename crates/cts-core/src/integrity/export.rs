@@ -4,7 +4,6 @@
 //! `<key>.meta.json` in a folder). `cts verify` of the folder or bucket checks it: an auditor
 //! handed a Parquet set can tell whether it is the set that was exported.
 
-use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
@@ -12,9 +11,9 @@ use object_store::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::integrity::digest::{ALGORITHM_METADATA, SIGNATURE_METADATA};
+use crate::integrity::digest::{signature_in, write_signed};
 use crate::integrity::findings::{Finding, Folder, Outcome, signature_detail};
-use crate::integrity::keys::{ALGORITHM, PublicKey, SigningKey};
+use crate::integrity::keys::{PublicKey, SigningKey};
 use crate::storage::{Location, METADATA_SUFFIX};
 
 /// The manifest's name, at the top of the export.
@@ -85,16 +84,7 @@ impl ExportManifest {
             .map_err(|e| Error::Internal(format!("export manifest: {e}")))?;
         bytes.push(b'\n');
         let signature = key.sign(&bytes)?;
-        location
-            .write_with_metadata(
-                &location.path(EXPORT_MANIFEST),
-                Bytes::from(bytes),
-                &[
-                    (SIGNATURE_METADATA, signature.as_str()),
-                    (ALGORITHM_METADATA, ALGORITHM),
-                ],
-            )
-            .await
+        write_signed(location, &location.path(EXPORT_MANIFEST), bytes, &signature).await
     }
 
     /// Remove the manifest under `location`, if any (before an export writes over its files).
@@ -164,10 +154,7 @@ pub(crate) async fn verify_export(
         }
     };
     if manifest.is_some() {
-        let signature = metadata
-            .iter()
-            .find(|(k, _)| k == SIGNATURE_METADATA)
-            .map(|(_, v)| v.as_str());
+        let signature = signature_in(&metadata);
         let checked = match (signature, key) {
             (None, _) => Err("no signature is stored with it (object metadata `signature`)".into()),
             (Some(_), None) => Err(

@@ -20,7 +20,7 @@ use object_store::path::Path;
 
 use crate::error::{Error, Result};
 use crate::integrity::digest::{
-    Digest, LogFile, SIGNATURE_METADATA, format_time, hash_hex, parse_time, signing_string,
+    Digest, LogFile, format_time, hash_hex, parse_time, signature_in, signing_string,
 };
 use crate::integrity::export::{EXPORT_MANIFEST, verify_export};
 use crate::integrity::findings::{Finding, Folder, Outcome, Verification, signature_detail};
@@ -376,10 +376,7 @@ async fn read_digest(location: &Location, key: String, folder: Folder) -> Result
     else {
         return Ok(None); // deleted since the listing
     };
-    let signature = metadata
-        .into_iter()
-        .find(|(k, _)| k == SIGNATURE_METADATA)
-        .map(|(_, v)| v);
+    let signature = signature_in(&metadata).map(str::to_string);
     let digest = Digest::decode(&bytes);
     Ok(Some(Stored {
         key,
