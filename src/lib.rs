@@ -15,9 +15,11 @@
 //! | results as table, CSV, JSON, Markdown, HTML; the shell; compliance reports; export | [`output`] |
 //! | key-event notifications: rules, matching, the outbox, delivery, replay | [`notify`] |
 //! | the CTS API: trackers, notifications, recording, trace list, transfer to buckets, sign-in | [`serve`] |
+//! | the console: pages to search and view traces, charts, reports, SQL, trackers | [`console`] |
 //!
 //! The command line (`src/main.rs`, `src/cli/`) is a thin layer over these.
 
+pub mod console;
 pub mod error;
 pub mod notify;
 pub mod output;

@@ -271,6 +271,13 @@ pub(crate) enum Command {
         #[arg(long, value_parser = parse_digest_interval, default_value = "1h")]
         digest_interval: Duration,
     },
+    /// The console over the local data directory (or --archive), in a browser: search and view
+    /// traces, charts, reports, SQL. No sign-in, so it listens on a loopback address only.
+    Ui {
+        /// Address to listen on (loopback only).
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: std::net::SocketAddr,
+    },
     /// Read a password from standard input (its first line) and print its salted hash, for
     /// "users" in the configuration of `cts serve`.
     HashPassword,

@@ -57,7 +57,9 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         | Command::Shell { .. }
         | Command::Export { .. }
         | Command::Report { .. } => query::run(cli.command, &context).await,
-        Command::Serve { .. } | Command::HashPassword => serve::run(cli.command, &context).await,
+        Command::Serve { .. } | Command::Ui { .. } | Command::HashPassword => {
+            serve::run(cli.command, &context).await
+        }
         Command::Verify { .. } | Command::Keygen { .. } => {
             integrity::run(cli.command, &context).await
         }

@@ -1,9 +1,10 @@
-//! `cts serve`: the configuration from the file and the flags, then the server until Ctrl-C or
-//! SIGTERM.
+//! `cts serve`: the configuration from the file and the flags, then the server (the API and
+//! the console) until Ctrl-C or SIGTERM; `cts ui`: the console over the local data directory.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use cts::console::{Backend, Console, LocalData};
 use cts::serve::{Credential, Secret};
 use cts::{Error, Result};
 
@@ -105,8 +106,37 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                 hot: context.hot,
                 limits: context.limits,
             };
-            let server = cts::serve::Server::open(config).await?;
-            cts::serve::run(server, shutdown_signal()).await?;
+            let server = std::sync::Arc::new(cts::serve::Server::open(config).await?);
+            let console = Console::new(Backend::Service(server.clone()))?;
+            let pages = cts::console::router(std::sync::Arc::new(console));
+            cts::serve::run(server, pages, shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ui { listen } => {
+            if !listen.ip().is_loopback() {
+                return Err(Error::invalid(format!(
+                    "--listen {listen}: cts ui has no sign-in, so it listens on a loopback \
+                     address only (127.0.0.1 or [::1]); use cts serve to share traces"
+                )));
+            }
+            let local = LocalData {
+                archive: context.archive()?,
+                hot: context.hot_dir(),
+                limits: context.limits,
+            };
+            let console = Console::new(Backend::Local(local))?;
+            let app = cts::console::router(std::sync::Arc::new(console));
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .map_err(|e| Error::invalid(format!("listen on {listen}: {e}")))?;
+            let address = listener
+                .local_addr()
+                .map_err(|e| Error::internal(format!("listening address: {e}")))?;
+            eprintln!("cts ui: open http://{address}/console/ (Ctrl-C stops)");
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .map_err(|e| Error::internal(format!("serving: {e}")))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::HashPassword => {

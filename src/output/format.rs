@@ -123,13 +123,7 @@ impl<'w> Writer<'w> {
                 // A header before the first batch only; lists and structs as JSON text.
                 // Encoded first, then written: the CSV writer would hide a closed pipe in its
                 // own error.
-                let batch = nested_as_json(batch)?;
-                let mut buf = Vec::new();
-                arrow::csv::WriterBuilder::new()
-                    .with_header(!self.csv_started)
-                    .build(&mut buf)
-                    .write(&batch)
-                    .map_err(failed)?;
+                let buf = csv_bytes(batch, !self.csv_started)?;
                 self.out.write_all(&buf).map_err(io_err)?;
                 self.csv_started = true;
             }
@@ -188,6 +182,18 @@ impl<'w> Writer<'w> {
         self.out.flush().map_err(io_err)?;
         Ok(self.rows)
     }
+}
+
+/// One batch as CSV, lists and structs as JSON text, with a header row first if `header`.
+pub fn csv_bytes(batch: &RecordBatch, header: bool) -> Result<Vec<u8>> {
+    let batch = nested_as_json(batch)?;
+    let mut buf = Vec::new();
+    arrow::csv::WriterBuilder::new()
+        .with_header(header)
+        .build(&mut buf)
+        .write(&batch)
+        .map_err(|e| Error::arrow("writing results", e))?;
+    Ok(buf)
 }
 
 /// The batch with every nested column (lists, structs, maps) turned into its JSON text, for

@@ -1,8 +1,9 @@
 //! What users see: query results in a format ([`format`](mod@format)), Markdown and HTML tables with every
 //! value escaped ([`tables`]), the interactive shell ([`shell`]), the compliance reports and
-//! the report pack ([`report`]), export to Parquet ([`export`]), and traces as CTS's JSON
+//! the report pack ([`report`]), bar charts as inline SVG ([`chart`]), export to Parquet ([`export`]), and traces as CTS's JSON
 //! ([`trace_json`]).
 
+pub mod chart;
 pub mod export;
 pub mod format;
 pub mod report;

@@ -6,7 +6,7 @@ use arrow::datatypes::SchemaRef;
 use crate::error::{Error, Result};
 
 /// Every value of the batches as display text (empty for null), row by row.
-fn cells(batches: &[RecordBatch], max_rows: usize) -> Result<Vec<Vec<String>>> {
+pub fn cells(batches: &[RecordBatch], max_rows: usize) -> Result<Vec<Vec<String>>> {
     use arrow::util::display::{ArrayFormatter, FormatOptions};
     let options = FormatOptions::default().with_null("");
     let mut rows = Vec::new();

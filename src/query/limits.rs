@@ -1,6 +1,7 @@
-//! What one query may use: memory and time.
+//! What one query may use: memory and time, and which statements a reader may run.
 
 use datafusion::error::DataFusionError;
+use datafusion::execution::context::SQLOptions;
 
 use crate::error::{Error, Result};
 
@@ -48,4 +49,14 @@ impl QueryLimits {
             other => other,
         })
     }
+}
+
+/// Options that refuse DDL (CREATE, DROP), DML (INSERT, COPY) and statements (SET, PREPARE,
+/// transactions). Queries, EXPLAIN, DESCRIBE and SHOW (which become queries of
+/// `information_schema`) pass: the shell without `--write`, the console's SQL page.
+pub fn read_only() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
 }

@@ -18,15 +18,17 @@
 //! |---|---|
 //! | `session.rs` | [`session_with`]: the session and its tables |
 //! | `limits.rs` | [`QueryLimits`]: memory and time a query may use |
+//! | `pages.rs` | [`pages::page`]: pages of traces, newest first, by marker (the trace list, the console) |
 //! | `tables.rs` | the archive table, the hot table, `traces`, the manifest's entries |
 //! | `time.rs` | bounds on `time` in filters, and day bounds from them |
 
 mod limits;
+pub mod pages;
 mod session;
 mod tables;
 mod time;
 
-pub use limits::QueryLimits;
+pub use limits::{QueryLimits, read_only};
 pub use session::{
     ARCHIVE_TABLE, ATTRIBUTED_VIEW, HOT_TABLE, TRACE_FILES_VIEW, TRACES_TABLE, register_location,
     session, session_with,

@@ -2,13 +2,12 @@
 //! marker, from the hot store and the archive alike (the `traces` table).
 //!
 //! Pages are ordered by (`time`, `trace_id`), both descending, and `next=<trace_id>` continues
-//! strictly after that trace in this order: paging never skips or repeats a trace, even while
-//! new ones arrive.
+//! strictly after that trace in this order ([`crate::query::pages`]): paging never skips or
+//! repeats a trace, even while new ones arrive.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::TimestampMillisecondArray;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +19,7 @@ use cts_core::trace::col as c;
 
 use crate::error::Error;
 use crate::output::trace_json::traces_json;
+use crate::query::pages::{self, Marker};
 use crate::query::ts_literal as ts;
 use crate::serve::api::ApiError;
 use crate::serve::authorized::Authorized;
@@ -178,74 +178,37 @@ impl ListParams {
     }
 }
 
-/// One page of the trace list: the traces, newest first, and the marker of the next page.
+/// One page of the trace list: the traces, newest first, and the marker of the next page
+/// (the paging rule: [`crate::query::pages`]).
 pub async fn page(
     ctx: &SessionContext,
     p: &ListParams,
 ) -> Result<(Vec<Value>, Option<String>), ApiError> {
-    let traces = ctx
-        .table(crate::query::TRACES_TABLE)
-        .await
-        .map_err(query_error)?;
     if let Some(id) = &p.trace_id {
-        let df = traces
+        let df = ctx
+            .table(crate::query::TRACES_TABLE)
+            .await
+            .map_err(query_error)?
             .filter(col(c::TRACE_ID).eq(lit(id.clone())))
             .and_then(|df| df.limit(0, Some(1)))
             .map_err(query_error)?;
         return Ok((collect_json(df).await?, None));
     }
-    let mut filter = p.window();
-    if let Some(marker) = &p.next {
-        let found = traces
-            .clone()
-            .filter(filter.clone().and(col(c::TRACE_ID).eq(lit(marker.clone()))))
-            .and_then(|df| df.select(vec![col(c::TIME)]))
-            .and_then(|df| df.limit(0, Some(1)))
-            .map_err(query_error)?
-            .collect()
-            .await
-            .map_err(query_error)?;
-        let time = found
-            .iter()
-            .find(|b| b.num_rows() > 0)
-            .and_then(|b| {
-                b.column(0)
-                    .as_any()
-                    .downcast_ref::<TimestampMillisecondArray>()
-                    .map(|a| a.value(0))
-            })
-            .ok_or_else(|| {
-                ApiError::invalid(format!(
-                    "next: no trace {marker:?} among the traces this query lists"
-                ))
-            })?;
-        filter = filter.and(
-            col(c::TIME).lt(ts(time)).or(col(c::TIME)
-                .eq(ts(time))
-                .and(col(c::TRACE_ID).lt(lit(marker.clone())))),
-        );
-    }
-    let df = traces
-        .filter(filter)
-        .and_then(|df| {
-            df.sort(vec![
-                col(c::TIME).sort(false, false),
-                col(c::TRACE_ID).sort(false, false),
-            ])
-        })
-        .and_then(|df| df.limit(0, Some(p.limit + 1)))
-        .map_err(query_error)?;
-    let mut rows = collect_json(df).await?;
-    let marker = if rows.len() > p.limit {
-        rows.truncate(p.limit);
-        rows.last()
-            .and_then(|t| t.get(c::TRACE_ID))
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    } else {
-        None
+    let marker = match &p.next {
+        Some(id) => Marker::After(id.clone()),
+        None => Marker::First,
     };
-    Ok((rows, marker))
+    let page = pages::page(ctx, p.window(), p.limit, &marker, &[])
+        .await
+        .map_err(|e| match e {
+            Error::Core(cts_core::Error::InvalidInput(message)) => ApiError::invalid(message),
+            other => query_error(other),
+        })?;
+    let mut rows = Vec::new();
+    for batch in &page.batches {
+        traces_json(batch, &mut rows);
+    }
+    Ok((rows, page.next))
 }
 
 async fn collect_json(df: DataFrame) -> Result<Vec<Value>, ApiError> {

@@ -90,7 +90,6 @@ pub fn router(server: Arc<Server>) -> Router {
             server.clone(),
             authenticate,
         ))
-        .layer(axum::middleware::from_fn(log_request))
         .with_state(server)
 }
 
@@ -98,7 +97,8 @@ async fn health(State(server): State<Arc<Server>>) -> impl IntoResponse {
     axum::Json(json!({"status": "ok", "projects": server.projects.len()}))
 }
 
-/// One line per request on stderr: method, path, status, milliseconds.
+/// One line per request on stderr: method, path (never the query, nor a header), status,
+/// milliseconds.
 async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
@@ -113,13 +113,14 @@ async fn log_request(request: Request, next: Next) -> Response {
     response
 }
 
-/// Serve until `shutdown` resolves: then stop taking connections, let requests in flight
-/// finish (each recording is acknowledged only once durable), and stop the transfers.
+/// Serve the API and `pages` (routes of their own, such as the console's) until `shutdown`
+/// resolves: then stop taking connections, let requests in flight finish (each recording is
+/// acknowledged only once durable), and stop the transfers.
 pub async fn run(
-    server: Server,
+    server: Arc<Server>,
+    pages: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let server = Arc::new(server);
     let listener = tokio::net::TcpListener::bind(server.config.listen)
         .await
         .map_err(|e| Error::invalid(format!("listen on {}: {e}", server.config.listen)))?;
@@ -143,7 +144,9 @@ pub async fn run(
         stopped.clone(),
     ));
     let transfers = tokio::spawn(transfer::run_periodically(server.clone(), stopped));
-    let app = router(server.clone());
+    let app = pages
+        .merge(router(server.clone()))
+        .layer(axum::middleware::from_fn(log_request));
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

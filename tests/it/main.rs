@@ -1,12 +1,13 @@
 //! The integration tests of `cts`, in one binary: queries, the shell, reports, export, the
 //! command line as a user runs it, every durable step stopped on purpose, writers at once, and
-//! `cts serve` over real HTTP.
+//! `cts serve` over real HTTP, and its console in a real browser.
 
 mod cli;
 mod clients;
 mod common;
 mod compat;
 mod concurrent;
+mod console;
 mod export;
 mod failpoints;
 mod hot;

@@ -239,6 +239,14 @@ impl Report {
         Ok(report)
     }
 
+    /// Its kind as the report's header names it: `detection` or `summary`.
+    pub fn kind_name(&self) -> &'static str {
+        match self.kind {
+            Kind::Detection => "detection",
+            Kind::Summary => "summary",
+        }
+    }
+
     /// The query with every `{{name}}` replaced: by `values[name]` as a quoted SQL string,
     /// or by the default. A value for a parameter the report does not have is an error.
     pub fn render(&self, values: &BTreeMap<String, String>) -> Result<String> {

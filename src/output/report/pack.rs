@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use arrow::array::{AsArray, RecordBatch};
-use arrow::datatypes::{Int64Type, SchemaRef};
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 
 use cts_core::storage::fs::write_atomic;
 
 use crate::error::{Error, Result};
+use crate::output::chart::{Bin, counts_by_rating, rating_bars};
 use crate::output::format::{Format, write_batches};
 use crate::output::report::catalog::{Kind, Report};
 use crate::output::report::run::run;
@@ -54,48 +55,11 @@ pub async fn pack(
         from.replace('\'', "''"),
         to.replace('\'', "''")
     );
-    let per_day = limits
-        .enforce(async {
-            // Counted per day and rating as stored, then named and folded (lower case) per
-            // group: formatting the day of every trace cost more than the count itself.
-            let df = ctx
-                .sql(&format!(
-                    "SELECT to_char(day_start, '%Y-%m-%d') AS day, \
-                     lower(COALESCE(trace_rating, 'unknown')) AS rating, sum(n) AS n \
-                     FROM (SELECT date_bin(INTERVAL '1 day', time) AS day_start, trace_rating, count(*) AS n \
-                           FROM traces WHERE {range} GROUP BY 1, 2) per_day \
-                     GROUP BY 1, 2 ORDER BY 1, 2"
-                ))
-                .await?;
-            Ok(df.collect().await?)
-        })
-        .await?;
-    let mut days: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
-    let mut summary = PackSummary::default();
-    let text = |column: &arrow::array::ArrayRef| {
-        arrow::compute::cast(column, &arrow::datatypes::DataType::Utf8)
-            .map_err(|e| Error::arrow("counting traces per day", e))
+    let days = counts_by_rating(ctx, crate::query::TRACES_TABLE, &range, Bin::Day, limits).await?;
+    let mut summary = PackSummary {
+        traces: days.values().flat_map(|r| r.values()).sum(),
+        ..PackSummary::default()
     };
-    for batch in &per_day {
-        let (day, rating) = (text(batch.column(0))?, text(batch.column(1))?);
-        let n = arrow::compute::cast(batch.column(2), &arrow::datatypes::DataType::Int64)
-            .map_err(|e| Error::arrow("counting traces per day", e))?;
-        let (Some(day), Some(rating), Some(n)) = (
-            day.as_string_opt::<i32>(),
-            rating.as_string_opt::<i32>(),
-            n.as_primitive_opt::<Int64Type>(),
-        ) else {
-            return Err(Error::internal("unexpected types counting traces per day"));
-        };
-        for row in 0..batch.num_rows() {
-            *days
-                .entry(day.value(row).to_string())
-                .or_default()
-                .entry(rating.value(row).to_string())
-                .or_default() += n.value(row);
-            summary.traces += n.value(row);
-        }
-    }
 
     let mut sections = String::new();
     let mut rows_html = String::new();
@@ -195,7 +159,7 @@ p.meta {{ color: #666; }} section {{ margin-top: 2em; }}
         traces = summary.traces,
         version = env!("CARGO_PKG_VERSION"),
         now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S UTC"),
-        chart = chart(&days),
+        chart = rating_bars(&days, "day", |_| None),
     );
     write_atomic(&out.join("index.html"), html.as_bytes())?;
     Ok(summary)
@@ -216,67 +180,4 @@ async fn write_csv(
     })
     .await
     .map_err(|e| Error::internal(format!("writing {shown}: {e}")))?
-}
-
-/// An inline SVG chart: one stacked bar per day, one colour per rating.
-fn chart(days: &BTreeMap<String, BTreeMap<String, i64>>) -> String {
-    if days.is_empty() {
-        return "<p>No traces in this range.</p>".to_string();
-    }
-    let colour = |rating: &str| match rating {
-        "normal" => "#4c9a5f",
-        "warning" => "#e0a030",
-        "incident" => "#c03030",
-        _ => "#8888aa",
-    };
-    let max = days
-        .values()
-        .map(|r| r.values().sum::<i64>())
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let (bar, gap, height) = (18usize, 4usize, 200f64);
-    let width = days.len() * (bar + gap) + 120;
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{}\" role=\"img\" aria-label=\"traces per day by rating\">\n",
-        height as usize + 80
-    );
-    let _ = writeln!(
-        svg,
-        "<text x=\"0\" y=\"12\" font-size=\"11\">max {max} traces/day</text>"
-    );
-    for (i, (day, ratings)) in days.iter().enumerate() {
-        let x = 50 + i * (bar + gap);
-        let mut y = height + 20.0;
-        for (rating, n) in ratings {
-            let h = *n as f64 / max as f64 * height;
-            y -= h;
-            let _ = writeln!(
-                svg,
-                "<rect x=\"{x}\" y=\"{y:.1}\" width=\"{bar}\" height=\"{h:.1}\" fill=\"{}\"><title>{} {}: {n}</title></rect>",
-                colour(rating),
-                html_escape(day),
-                html_escape(rating)
-            );
-        }
-        let _ = writeln!(
-            svg,
-            "<text x=\"{}\" y=\"{}\" font-size=\"9\" transform=\"rotate(60 {} {})\">{}</text>",
-            x + 4,
-            height as usize + 26,
-            x + 4,
-            height as usize + 26,
-            html_escape(day)
-        );
-    }
-    svg.push_str("</svg>\n<p>");
-    for rating in ["normal", "warning", "incident", "unknown"] {
-        let _ = write!(
-            svg,
-            "<span style=\"color:{}\">&#9632;</span> {rating} ",
-            colour(rating)
-        );
-    }
-    svg.push_str("</p>\n");
-    svg
 }

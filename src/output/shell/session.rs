@@ -10,7 +10,6 @@ use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::datasource::TableType;
 use datafusion::error::DataFusionError;
-use datafusion::execution::context::SQLOptions;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 
@@ -168,7 +167,7 @@ impl<'a> Shell<'a> {
         // options refuse is told apart from one that does not plan.
         let plan = self.ctx.state().create_logical_plan(sql).await?;
         if !self.write {
-            read_only()
+            crate::query::read_only()
                 .verify_plan(&plan)
                 .map_err(|e| Error::ReadOnly {
                     refused: match e.find_root() {
@@ -269,16 +268,6 @@ impl<'a> Shell<'a> {
             out,
         )
     }
-}
-
-/// Options that refuse DDL (CREATE, DROP), DML (INSERT, COPY) and statements (SET, PREPARE,
-/// transactions). Queries, EXPLAIN, DESCRIBE and SHOW (which become queries of
-/// `information_schema`) pass.
-fn read_only() -> SQLOptions {
-    SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false)
 }
 
 /// The default catalog's default schema, where `traces` and friends are.

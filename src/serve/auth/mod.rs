@@ -107,6 +107,16 @@ impl Auth {
         self.identity.check(token, now_ms).map(|t| t.project_id)
     }
 
+    /// The caller whose token is `token` (an API token, one the identity endpoint issued, or
+    /// one Keystone validates), as `X-Auth-Token` would carry it: the console's sign-in.
+    pub async fn caller_of_token(
+        &self,
+        token: &str,
+        now_ms: i64,
+    ) -> std::result::Result<Caller, ApiError> {
+        self.by_token(token, now_ms).await
+    }
+
     /// The caller of `X-Auth-Token: token`.
     async fn by_token(&self, token: &str, now_ms: i64) -> std::result::Result<Caller, ApiError> {
         if let Some(project) = self.tokens.project_of(token) {
