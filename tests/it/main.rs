@@ -7,6 +7,7 @@ mod clients;
 mod common;
 mod compat;
 mod concurrent;
+mod engines;
 mod export;
 mod failpoints;
 mod hot;
