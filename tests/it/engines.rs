@@ -311,3 +311,88 @@ fn connect_names_only_absolute_paths_of_files_cts_reads_and_refuses_an_empty_arc
     let expected: BTreeSet<PathBuf> = all.difference(&replaced).cloned().collect();
     assert_eq!(listed, expected, "{text}");
 }
+
+#[test]
+fn an_archive_in_a_bucket_gets_the_engines_s3_settings_and_never_its_keys() {
+    use cts_core::storage::Location;
+    use cts_testkit::{ACCESS_KEY, SECRET_KEY, SeaweedFs, block_on};
+    let server = SeaweedFs::start();
+    let endpoint = server.endpoint.clone();
+    // SeaweedFS makes a bucket with its first object.
+    block_on(async {
+        let bucket = Location::parse("s3://cts-connect", &server.options()).expect("bucket");
+        bucket
+            .write(&bucket.path("README.txt"), "an archive".into())
+            .await
+            .expect("create the bucket")
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let archive = "s3://cts-connect/archive";
+    let bucket = dir.path().join("bucket");
+    let made = cts(&data)
+        .arg("gen")
+        .arg(&bucket)
+        .args(["--traces", "500", "--days", "2", "--end", "2024-06-30"])
+        .output()
+        .expect("gen");
+    assert!(made.status.success(), "{made:?}");
+    let run = |args: &[&str]| {
+        let out = cts(&data)
+            .args([
+                "--archive",
+                archive,
+                "--endpoint",
+                &endpoint,
+                "--region",
+                "us-east-1",
+            ])
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .output()
+            .expect("cts");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["load", "-q", &bucket.to_string_lossy()]);
+    let host = endpoint.trim_start_matches("http://");
+    for (engine, expected) in [
+        (
+            "duckdb",
+            vec![
+                format!(
+                    "    SCOPE 's3://cts-connect/archive/traces',\n    REGION 'us-east-1',\n    ENDPOINT '{host}',\n    USE_SSL false,\n    URL_STYLE 'path'\n);"
+                ),
+                "    's3://cts-connect/archive/traces/day=2024-06-29/part-".to_string(),
+            ],
+        ),
+        (
+            "spark",
+            vec![
+                format!("--   --conf spark.hadoop.fs.s3a.endpoint={endpoint}\n"),
+                "    path 's3a://cts-connect/archive/traces/{day=2024-06-29/part-".to_string(),
+            ],
+        ),
+        (
+            "trino",
+            vec![
+                format!("--   s3.endpoint={endpoint}\n--   s3.region=us-east-1\n"),
+                "    external_location = 's3://cts-connect/archive/traces',".to_string(),
+            ],
+        ),
+    ] {
+        let text = run(&["connect", engine]);
+        for e in expected {
+            assert!(text.contains(&e), "{engine}: {e}\nin\n{text}");
+        }
+        assert!(
+            !text.contains(SECRET_KEY),
+            "{engine} printed the secret key:\n{text}"
+        );
+        assert!(
+            !text.contains(ACCESS_KEY),
+            "{engine} printed the access key:\n{text}"
+        );
+    }
+}
