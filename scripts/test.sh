@@ -48,5 +48,49 @@ if [ -z "${CTS_CLIENTS_PYTHON:-}" ]; then
   export CTS_CLIENTS_PYTHON="$CTS_CLIENTS_VENV/bin/python"
 fi
 
+# The engines that read the archive through `cts connect` in tests/it/engines.rs: DuckDB and
+# pyspark, pinned in tests/engines/requirements.txt, in a venv of their own with the same marker
+# scheme (CTS_ENGINES_PYTHON), and for Spark a Java runtime (17 or later) from Debian's packages
+# when there is none. What cannot be installed is skipped by those tests, which print why
+# (CTS_ENGINES_SKIP, CTS_SPARK_SKIP); a CTS_ENGINES_PYTHON set from outside is used as it is.
+java_ok() {
+  command -v java >/dev/null 2>&1 \
+    && [ "$(java -version 2>&1 | sed -n 's/.* version "\([0-9]*\).*/\1/p' | head -n1)" -ge 17 ] 2>/dev/null
+}
+if [ -z "${CTS_ENGINES_PYTHON:-}" ]; then
+  if ! java_ok; then
+    echo "installing a Java runtime for Spark (apt-get install default-jre-headless)" >&2
+    started=$(date +%s)
+    if { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends default-jre-headless; } >&2; then
+      echo "Java installed in $(($(date +%s) - started)) s" >&2
+    fi
+    if ! java_ok; then
+      export CTS_SPARK_SKIP="no Java runtime 17 or later, and apt-get install default-jre-headless did not bring one"
+      echo "warning: the Spark test will be skipped: $CTS_SPARK_SKIP" >&2
+    fi
+  fi
+  CTS_ENGINES_VENV=${CTS_ENGINES_VENV:-$HOME/.cache/cts/engines-venv}
+  engines_req=tests/engines/requirements.txt
+  engines_sha=$(sha256sum "$engines_req" | cut -d' ' -f1)
+  engines_marker="$CTS_ENGINES_VENV/.cts-requirements.sha256"
+  if [ "$(cat "$engines_marker" 2>/dev/null)" != "$engines_sha" ] \
+    || ! "$CTS_ENGINES_VENV/bin/python" -c '' >/dev/null 2>&1; then
+    echo "installing DuckDB and pyspark ($engines_req) into $CTS_ENGINES_VENV" >&2
+    started=$(date +%s)
+    if python3 -m venv --clear "$CTS_ENGINES_VENV" \
+      && "$CTS_ENGINES_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$engines_req"; then
+      echo "$engines_sha" >"$engines_marker"
+      echo "DuckDB and pyspark installed in $(($(date +%s) - started)) s" >&2
+    fi
+  fi
+  if [ "$(cat "$engines_marker" 2>/dev/null)" = "$engines_sha" ]; then
+    export CTS_ENGINES_PYTHON="$CTS_ENGINES_VENV/bin/python"
+  else
+    export CTS_ENGINES_SKIP="pip could not install $engines_req into $CTS_ENGINES_VENV"
+    echo "warning: the engine tests will be skipped: $CTS_ENGINES_SKIP" >&2
+  fi
+fi
+
 cargo test --workspace --all-targets "$@"
 cargo test --workspace --doc "$@"

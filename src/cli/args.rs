@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use cts::output::Format;
+use cts::output::connect::Engine;
 use cts::output::export::Partitioning;
 
 #[derive(Debug, Parser)]
@@ -206,6 +207,13 @@ pub(crate) enum Command {
         /// made on first use with its public half beside it.
         #[arg(long, requires = "sign")]
         signing_key: Option<PathBuf>,
+    },
+    /// Print the statements that make `traces` a table (a view) over the archive in DuckDB,
+    /// Spark SQL or Trino: the Parquet files cts reads now, without those a compaction replaced
+    /// (run it again after a load or a compaction).
+    Connect {
+        /// The engine: duckdb, spark, trino.
+        engine: Engine,
     },
     /// Run SQL over `traces` (hot store and archive), `hot_traces` and `archive_traces`.
     Sql {

@@ -8,6 +8,7 @@ mod common;
 mod compat;
 mod concurrent;
 mod console;
+mod engines;
 mod export;
 mod failpoints;
 mod hot;
