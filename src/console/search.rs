@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{RecordBatch, TimestampMillisecondArray};
 use askama::Template;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
@@ -348,12 +348,16 @@ struct ListPage {
     window: String,
 }
 
-/// The path of the page of one trace.
-pub(super) fn trace_href(id: &str) -> String {
-    format!(
+/// The address of the page of one trace; with its time, the page reads only that day.
+pub(super) fn trace_href(id: &str, time: Option<i64>) -> String {
+    let path = format!(
         "/console/traces/{}",
         percent_encoding::utf8_percent_encode(id, percent_encoding::NON_ALPHANUMERIC)
-    )
+    );
+    match time {
+        Some(ms) => format!("{path}?at={ms}"),
+        None => path,
+    }
 }
 
 /// `GET /console/traces?...`: a page of the search; with `format=csv` or `format=parquet`,
@@ -394,11 +398,14 @@ pub(super) async fn list(
     let mut rows = Vec::new();
     for batch in &page.batches {
         let table = ResultTable::of(&batch.schema(), std::slice::from_ref(batch), usize::MAX)?;
-        for cells in table.rows {
+        let times = batch
+            .column_by_name(c::TIME)
+            .and_then(|t| t.as_any().downcast_ref::<TimestampMillisecondArray>());
+        for (i, cells) in table.rows.into_iter().enumerate() {
             let mut cells = cells.into_iter();
             let id = cells.next().unwrap_or_default();
             rows.push(Row {
-                href: trace_href(&id),
+                href: trace_href(&id, times.map(|t| t.value(i))),
                 id,
                 cells: cells.collect(),
             });
@@ -555,17 +562,26 @@ struct TracePage {
 /// The columns shown as formatted JSON.
 const JSON_COLUMNS: &[&str] = &["request", "response", "user", c::EXTRA];
 
-/// `GET /console/traces/{trace_id}`: every column of one trace.
+/// `GET /console/traces/{trace_id}[?at=MS]`: every column of one trace (with `at`, its time in
+/// ms, only that day is read).
 pub(super) async fn one(
     State(console): State<Arc<Console>>,
     viewer: Viewer,
     Path(id): Path<String>,
+    Query(q): Query<BTreeMap<String, String>>,
 ) -> Result<Response, PageError> {
+    let mut filter = col(c::TRACE_ID).eq(lit(id.clone()));
+    if let Some(at) = q.get("at").filter(|v| !v.is_empty()) {
+        let ms = at.parse::<i64>().map_err(|_| {
+            PageError::invalid(format!("at: {at:?} is not a time in milliseconds"))
+        })?;
+        filter = filter.and(col(c::TIME).eq(ts_literal(ms)));
+    }
     let ctx = console.session(&viewer).await?;
     let df = ctx
         .table(TRACES_TABLE)
         .await?
-        .filter(col(c::TRACE_ID).eq(lit(id.clone())))?
+        .filter(filter)?
         .limit(0, Some(1))?;
     let schema = df.schema().inner().clone();
     let batches = console

@@ -242,6 +242,26 @@ fn form_page(
     }
 }
 
+/// Create (`creating`) or change the tracker the form describes, through the API's own calls:
+/// then the list, or the form again with the API's message on its field.
+async fn save(
+    server: &Server,
+    project: &Project,
+    viewer: &Viewer,
+    typed: TrackerForm,
+    creating: bool,
+) -> Result<Response, PageError> {
+    let saved = match typed.body(creating) {
+        Ok(body) if creating => create_tracker(server, project, &body).await,
+        Ok(body) => update_tracker(server, project, &body).await,
+        Err(e) => Err(e),
+    };
+    Ok(match saved {
+        Ok(_) => Redirect::to("/console/trackers").into_response(),
+        Err(e) => form_page(viewer, typed, creating, Some(e)),
+    })
+}
+
 /// `GET /console/trackers/new`.
 pub(super) async fn new_form(
     State(console): State<Arc<Console>>,
@@ -265,15 +285,7 @@ pub(super) async fn create(
 ) -> Result<Response, PageError> {
     let (server, project) = service(&console, &viewer)?;
     viewer.check_form(&form)?;
-    let typed = TrackerForm::of(&form);
-    let made = match typed.body(true) {
-        Ok(body) => create_tracker(server, &project, &body).await,
-        Err(e) => Err(e),
-    };
-    Ok(match made {
-        Ok(_) => Redirect::to("/console/trackers").into_response(),
-        Err(e) => form_page(&viewer, typed, true, Some(e)),
-    })
+    save(server, &project, &viewer, TrackerForm::of(&form), true).await
 }
 
 /// `GET /console/trackers/{name}`.
@@ -338,14 +350,7 @@ pub(super) async fn update(
     let mut typed = TrackerForm::of(&form);
     typed.name = name.clone();
     typed.kind = kind_of(&project, &name).await?;
-    let saved = match typed.body(false) {
-        Ok(body) => update_tracker(server, &project, &body).await,
-        Err(e) => Err(e),
-    };
-    Ok(match saved {
-        Ok(_) => Redirect::to("/console/trackers").into_response(),
-        Err(e) => form_page(&viewer, typed, false, Some(e)),
-    })
+    save(server, &project, &viewer, typed, false).await
 }
 
 /// `POST /console/trackers/{name}/status`: `status=enabled|disabled`.

@@ -52,7 +52,7 @@ fn run(script: &str, envs: &[(&str, String)]) -> String {
 }
 
 /// The JSON lines a script printed, by call name.
-fn calls(stdout: &str) -> Vec<(String, Value)> {
+pub(crate) fn calls(stdout: &str) -> Vec<(String, Value)> {
     stdout
         .lines()
         .map(|line| {
