@@ -7,6 +7,7 @@
 #   ingest.sh   durable hot-store ingest (no DuckDB peer)
 #   serve.sh    recording through `cts serve` and trace-list latency (no DuckDB peer)
 #   verify.sh   cts verify of ~100,000 trace files against cts load of them, and md5sum
+#   console.sh  the console's pages over 10 M archived and 1 M hot traces, DuckDB's query beside
 # One command: benches/all.sh [TRACES] (default 1,000,000; benches/queries.sh 10000000 for 10 M).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -21,3 +22,5 @@ printf '\n## serve\n'
 ./serve.sh "$traces"
 printf '\n## verify\n'
 ./verify.sh
+printf '\n## console\n'
+./console.sh

@@ -14,9 +14,9 @@ use crate::serve::{PROJECT_A, Serve, batch};
 
 const AK: &str = "AKTESTCTS0000001";
 const SK: &str = "sk-of-team-a-7f3c9d";
-const USER: &str = "alice";
-const PASSWORD: &str = "correct horse battery staple";
-const DOMAIN: &str = "team-a";
+pub(crate) const USER: &str = "alice";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const DOMAIN: &str = "team-a";
 const TOPIC: &str = "urn:smn:eu-de:0a1b2c3d4e5f60718293a4b5c6d7e8f9:security";
 
 /// The Python the client libraries are installed in.

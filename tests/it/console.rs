@@ -168,7 +168,10 @@ fn the_console_in_a_real_browser() {
     // One trace.
     let one = &s["trace"];
     let url = one["url"].as_str().expect("url");
-    assert!(url.starts_with(&format!("{console}/traces/c%2D0002?at=")), "{url}");
+    assert!(
+        url.starts_with(&format!("{console}/traces/c%2D0002?at=")),
+        "{url}"
+    );
     assert_eq!(one["trace_id"], json!("c-0002"));
     assert_eq!(one["request"], json!("{\n  \"a\": 1\n}"));
     assert!(
@@ -402,4 +405,84 @@ fn cts_ui_serves_a_local_data_directory_to_loopback_names_only() {
         String::from_utf8_lossy(&refused.stderr).contains("listens on a loopback address only"),
         "{refused:?}"
     );
+}
+
+/// A form post without following redirects: status and headers.
+fn post_form(url: &str, form: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let response = client
+            .post(url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("answer");
+        (response.status().as_u16(), response.headers().clone())
+    })
+}
+
+#[test]
+fn a_user_signs_in_to_the_console_with_a_name_and_password() {
+    use crate::clients::{DOMAIN, PASSWORD, USER};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let serve = crate::clients::serve_with_users(dir.path());
+    let sign_in = format!("{}/console/sign-in", serve.url);
+
+    let (status, headers) = post_form(
+        &sign_in,
+        &[("user", USER), ("domain", DOMAIN), ("password", "wrong")],
+    );
+    assert_eq!(status, 401);
+    assert!(headers.get("set-cookie").is_none());
+    let (status, headers) = post_form(
+        &sign_in,
+        &[
+            ("user", USER),
+            ("domain", "another-domain"),
+            ("password", PASSWORD),
+        ],
+    );
+    assert_eq!(status, 401, "the user of another domain");
+    assert!(headers.get("set-cookie").is_none());
+
+    let (status, headers) = post_form(
+        &sign_in,
+        &[("user", USER), ("domain", DOMAIN), ("password", PASSWORD)],
+    );
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/console/traces");
+    let cookie = headers["set-cookie"].to_str().expect("cookie");
+    assert!(
+        cookie.contains("; Path=/console; HttpOnly; SameSite=Strict; Max-Age=28800"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().expect("name=value");
+    let (status, _, page) = get(
+        &format!("{}/console/traces", serve.url),
+        &[("Cookie", session)],
+    );
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&format!("project <b>{PROJECT_A}</b>")),
+        "{page}"
+    );
+    // A made-up session is no session.
+    let (status, headers, _) = get(
+        &format!("{}/console/traces", serve.url),
+        &[("Cookie", "cts_console=00112233")],
+    );
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/console/sign-in");
+    assert!(!serve.log_text().contains(PASSWORD));
 }
