@@ -17,10 +17,12 @@
 //! | `reports.rs` | the reports: list, run, CSV |
 //! | `sql.rs` | the read-only SQL page |
 //! | `trackers.rs` | the tracker pages (`cts serve` only) |
+//! | `notifications.rs` | the key-event notification pages (`cts serve` only) |
 //! | `templates/` | the pages and `style.css` |
 
 mod access;
 mod charts;
+mod notifications;
 mod page;
 mod reports;
 mod search;
@@ -146,6 +148,15 @@ pub fn router(console: Arc<Console>) -> Router {
             post(trackers::set_status),
         )
         .route("/console/trackers/{name}/delete", post(trackers::delete))
+        .route("/console/notifications", get(notifications::list))
+        .route(
+            "/console/notifications/{id}/status",
+            post(notifications::set_status),
+        )
+        .route(
+            "/console/notifications/{id}/delete",
+            post(notifications::delete),
+        )
         .layer(axum::middleware::from_fn(access::page_headers))
         .with_state(console)
 }

@@ -21,7 +21,7 @@ use crate::serve::trackers::{
 use crate::serve::{ApiError, Project, Server};
 
 /// The server and the viewer's project, or the page saying trackers live under `cts serve`.
-fn service<'c>(
+pub(super) fn service<'c>(
     console: &'c Console,
     viewer: &Viewer,
 ) -> Result<(&'c Arc<Server>, Arc<Project>), PageError> {
@@ -29,7 +29,8 @@ fn service<'c>(
         (Backend::Service(server), Some(project)) => Ok((server, project.clone())),
         _ => Err(PageError::new(
             StatusCode::NOT_FOUND,
-            "Trackers are managed by cts serve; cts ui shows a local data directory's traces.",
+            "Trackers and notifications are managed by cts serve; cts ui shows a local data \
+             directory's traces.",
         )),
     }
 }

@@ -160,6 +160,16 @@ pub async fn update(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body: NotificationBody = parse_body(&body)?;
+    let n = update_notification(&server, &project, body).await?;
+    Ok(axum::Json(n).into_response())
+}
+
+/// Change the notification `body` names by `notification_id` as it says, and save.
+pub async fn update_notification(
+    server: &Server,
+    project: &Project,
+    body: NotificationBody,
+) -> Result<Notification, ApiError> {
     let id = body
         .notification_id
         .clone()
@@ -188,8 +198,8 @@ pub async fn update(
     {
         *slot = n.clone();
     }
-    save(&project, &mut book, before)?;
-    Ok(axum::Json(n).into_response())
+    save(project, &mut book, before)?;
+    Ok(n)
 }
 
 /// Query of list.
@@ -246,6 +256,12 @@ pub async fn delete(
         .map(str::trim)
         .filter(|id| !id.is_empty())
         .collect();
+    delete_notifications(&project, &ids).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Delete the notifications `ids`, all or (when one does not exist) none, and save.
+pub async fn delete_notifications(project: &Project, ids: &[&str]) -> Result<(), ApiError> {
     if ids.is_empty() {
         return Err(ApiError::invalid("notification_id is missing"));
     }
@@ -259,8 +275,7 @@ pub async fn delete(
     let before = book.notifications.clone();
     book.notifications
         .retain(|n| !ids.contains(&n.notification_id.as_str()));
-    save(&project, &mut book, before)?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+    save(project, &mut book, before)
 }
 
 /// `POST /v3/{project_id}/notifications/{notification_id}/test` (not in CTS): send a test

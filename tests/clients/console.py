@@ -13,7 +13,11 @@ import time
 from urllib.parse import quote
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import (
+    NoAlertPresentException,
+    StaleElementReferenceException,
+    WebDriverException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
@@ -62,11 +66,23 @@ def row_ids(driver):
     return [r.get_attribute("data-trace-id") for r in driver.find_elements(By.CSS_SELECTOR, "tr[data-trace-id]")]
 
 
-def go(driver, element):
-    """Click a link or a form's button, and wait until the next page has replaced this one."""
-    page = driver.find_element(By.TAG_NAME, "html")
-    element.click()
+def go(driver, by, what):
+    """Click a link or a form's button, and wait until the next page has replaced this one. The
+    page being clicked may itself still be settling (just redirected to): find the element
+    again if it went stale, a few times."""
+    for attempt in range(3):
+        page = driver.find_element(By.TAG_NAME, "html")
+        try:
+            driver.find_element(by, what).click()
+            break
+        except (StaleElementReferenceException, WebDriverException):
+            if attempt == 2:
+                raise
+            time.sleep(0.5)
     WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
 
 
 def count_now(driver, by, what):
@@ -102,11 +118,11 @@ def main():
         driver.get(URL + "/console/traces")
         say("unsigned", url=driver.current_url)
         driver.find_element(By.ID, "token").send_keys("not-the-token")
-        go(driver, driver.find_element(By.ID, "sign-in-token"))
+        go(driver, By.ID, "sign-in-token")
         say("wrong_token", url=driver.current_url, error=driver.find_element(By.ID, "error").text)
         shot(driver, "sign-in")
         driver.find_element(By.ID, "token").send_keys(TOKEN)
-        go(driver, driver.find_element(By.ID, "sign-in-token"))
+        go(driver, By.ID, "sign-in-token")
         driver.find_element(By.ID, "filters")  # the trace list has come
         cookie = driver.get_cookie("cts_console") or {}
         say("signed_in", url=driver.current_url, http_only=cookie.get("httpOnly"),
@@ -117,13 +133,13 @@ def main():
         driver.find_element(By.ID, "user").send_keys("alice")
         Select(driver.find_element(By.ID, "rating")).select_by_value("warning")
         Select(driver.find_element(By.ID, "limit")).select_by_value("20")
-        go(driver, driver.find_element(By.ID, "search"))
+        go(driver, By.ID, "search")
         first = row_ids(driver)
         search_url = driver.current_url
-        go(driver, driver.find_element(By.ID, "older"))
+        go(driver, By.ID, "older")
         second = row_ids(driver)
         older_on_last = count_now(driver, By.ID, "older")
-        go(driver, driver.find_element(By.ID, "newer"))
+        go(driver, By.ID, "newer")
         back = row_ids(driver)
         newer_on_first = count_now(driver, By.ID, "newer")
         # The search is in the URL: opened again (a bookmark, a shared link), the same page.
@@ -140,7 +156,7 @@ def main():
 
         # One trace, every column.
         driver.get(search_url)
-        go(driver, driver.find_element(By.CSS_SELECTOR, "tr[data-trace-id] td.time a"))
+        go(driver, By.CSS_SELECTOR, "tr[data-trace-id] td.time a")
         say("trace", url=driver.current_url,
             trace_id=driver.find_element(By.ID, "field-trace_id").text,
             request=driver.find_element(By.ID, "field-request").text,
@@ -153,7 +169,7 @@ def main():
         scripts = len(driver.find_elements(By.TAG_NAME, "script"))
         injected = driver.execute_script("return window.__xss === undefined ? null : window.__xss")
         say("xss_list", cells=cells, scripts=scripts, injected=injected, no_alert=no_alert(driver))
-        go(driver, driver.find_element(By.CSS_SELECTOR, "tr[data-trace-id] td.time a"))
+        go(driver, By.CSS_SELECTOR, "tr[data-trace-id] td.time a")
         say("xss_trace", resource_name=driver.find_element(By.ID, "field-resource_name").text,
             trace_name=driver.find_element(By.ID, "field-trace_name").text,
             scripts=len(driver.find_elements(By.TAG_NAME, "script")),
@@ -173,7 +189,7 @@ def main():
         driver.find_element(By.ID, "tracker_name").send_keys("browser-tracker")
         driver.find_element(By.ID, "data_bucket_name").send_keys("tracked-bucket")
         driver.find_element(By.ID, "bucket_name").send_keys("Bad_Bucket!")
-        go(driver, driver.find_element(By.ID, "save"))
+        go(driver, By.ID, "save")
         field_error = driver.find_elements(By.ID, "error-bucket_name")
         say("tracker_invalid", field_error=field_error[0].text if field_error else None)
         shot(driver, "tracker-invalid")
@@ -181,11 +197,11 @@ def main():
         name.clear()
         name.send_keys("trace-bucket")
         driver.find_element(By.ID, "is_obs_created").click()
-        go(driver, driver.find_element(By.ID, "save"))
+        go(driver, By.ID, "save")
         status = driver.find_element(By.CSS_SELECTOR, "tr[data-tracker='browser-tracker'] td.status").text
         say("tracker_created", url=driver.current_url, status=status)
         shot(driver, "trackers")
-        go(driver, driver.find_element(By.CSS_SELECTOR, "tr[data-tracker='browser-tracker'] button.disable"))
+        go(driver, By.CSS_SELECTOR, "tr[data-tracker='browser-tracker'] button.disable")
         status = driver.find_elements(By.CSS_SELECTOR, "tr[data-tracker='browser-tracker'] td.status")
         say("tracker_disabled", url=driver.current_url, status=status[0].text if status else None,
             page=None if status else driver.find_element(By.TAG_NAME, "main").text)
@@ -199,7 +215,7 @@ def main():
             error=driver.find_element(By.ID, "error").text)
         driver.get(URL + "/console/trackers")
         still = len(driver.find_elements(By.CSS_SELECTOR, "tr[data-tracker='browser-tracker']"))
-        go(driver, driver.find_element(By.CSS_SELECTOR, "tr[data-tracker='browser-tracker'] button.delete"))
+        go(driver, By.CSS_SELECTOR, "tr[data-tracker='browser-tracker'] button.delete")
         driver.find_element(By.ID, "new-tracker")  # the list has come back
         gone = count_now(driver, By.CSS_SELECTOR, "tr[data-tracker='browser-tracker']")
         say("tracker_deleted", before=still, after=gone)
@@ -207,8 +223,8 @@ def main():
         # A report, run with its defaults.
         driver.get(URL + "/console/reports")
         shot(driver, "reports")
-        go(driver, driver.find_element(By.LINK_TEXT, "Failed operations"))
-        go(driver, driver.find_element(By.ID, "run"))
+        go(driver, By.LINK_TEXT, "Failed operations")
+        go(driver, By.ID, "run")
         say("report", count=driver.find_element(By.ID, "findings-count").text,
             rows=len(driver.find_elements(By.CSS_SELECTOR, "#findings tbody tr")))
         shot(driver, "report")
@@ -216,18 +232,28 @@ def main():
         # SQL: a query, and a statement that would change something.
         driver.get(URL + "/console/sql")
         driver.find_element(By.ID, "q").send_keys("SELECT count(*) AS n FROM traces")
-        go(driver, driver.find_element(By.ID, "run"))
+        go(driver, By.ID, "run")
         say("sql", cells=[td.text for td in driver.find_elements(By.CSS_SELECTOR, "#result td")])
         shot(driver, "sql")
         q = driver.find_element(By.ID, "q")
         q.clear()
         q.send_keys("CREATE TABLE x AS SELECT 1")
-        go(driver, driver.find_element(By.ID, "run"))
+        go(driver, By.ID, "run")
         say("sql_write", error=driver.find_element(By.ID, "error").text)
+
+        # A key-event notification, disabled.
+        driver.get(URL + "/console/notifications")
+        shot(driver, "notifications")
+        row = "tr[data-notification='server_deletions']"
+        before = [driver.find_element(By.CSS_SELECTOR, row + " td.status").text,
+                  driver.find_element(By.CSS_SELECTOR, row + " td:nth-child(2)").text]
+        go(driver, By.CSS_SELECTOR, row + " button.disable")
+        say("notification", before=before,
+            after=driver.find_element(By.CSS_SELECTOR, row + " td.status").text)
 
         # Signing out ends the session.
         driver.get(URL + "/console/traces")
-        go(driver, driver.find_element(By.CSS_SELECTOR, "form[action='/console/sign-out'] button"))
+        go(driver, By.CSS_SELECTOR, "form[action='/console/sign-out'] button")
         driver.get(URL + "/console/traces")
         say("signed_out", url=driver.current_url)
     finally:

@@ -56,7 +56,36 @@ fn the_console_in_a_real_browser() {
     let python = browser_python();
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let serve = Serve::start(&data, &["--token", &format!("{TOKEN_A}={PROJECT_A}")], &[]);
+    // A topic nobody listens at: the notification below fires on no trace here.
+    let topic = format!("urn:smn:eu-de:{PROJECT_A}:console");
+    let config = dir.path().join("serve.json");
+    std::fs::write(
+        &config,
+        json!({"topics": {&topic: {"url": "http://127.0.0.1:9/unused", "secret": "s"}}})
+            .to_string(),
+    )
+    .expect("config");
+    let serve = Serve::start(
+        &data,
+        &[
+            "--token",
+            &format!("{TOKEN_A}={PROJECT_A}"),
+            "--config",
+            &config.to_string_lossy(),
+        ],
+        &[],
+    );
+    let (status, body) = serve.a(
+        "POST",
+        "/notifications",
+        Some(
+            json!({"notification_name": "server_deletions", "operation_type": "customized",
+                    "operations": [{"service_type": "ECS", "resource_type": "ecs",
+                                    "trace_names": ["deleteServer"]}],
+                    "topic_id": topic}),
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
     let (status, _) = serve.a(
         "POST",
         "/tracker",
@@ -258,6 +287,19 @@ fn the_console_in_a_real_browser() {
             .is_some_and(|e| e.contains("DDL not supported")),
         "{}",
         s["sql_write"]
+    );
+
+    // The notification, disabled in the browser: so the API says.
+    assert_eq!(
+        s["notification"]["before"],
+        json!(["enabled", "ECS ecs: deleteServer"])
+    );
+    assert_eq!(s["notification"]["after"], json!("disabled"));
+    let (_, listed) = serve.a("GET", "/notifications/smn", None);
+    assert_eq!(
+        listed["notifications"][0]["status"],
+        json!("disabled"),
+        "{listed}"
     );
 
     assert_eq!(s["signed_out"]["url"], json!(format!("{console}/sign-in")));
