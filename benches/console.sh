@@ -33,7 +33,7 @@ fi
 # The hot traces as Parquet, for DuckDB (which cannot read the hot store's log).
 rm -rf "$work/console-hot-parquet"
 "$cts" --data-dir "$data" export --out "$work/console-hot-parquet" --query "SELECT * FROM hot_traces" --partition-by none >/dev/null
-read -r n_archive n_hot < <("$cts" --data-dir "$data" sql "SELECT (SELECT count(*) FROM archive_traces), (SELECT count(*) FROM hot_traces)" --format csv | tail -1 | tr ',' ' ')
+read -r n_archive n_hot < <("$cts" --data-dir "$data" sql "SELECT (SELECT count(*) FROM archive_traces) AS archived, (SELECT count(*) FROM hot_traces) AS hot" --format csv | tail -1 | tr ',' ' ')
 operator=$("$cts" --data-dir "$data" sql "SELECT user_name FROM traces WHERE time >= now() - INTERVAL '7 days' AND user_name IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1 OFFSET 5" --format csv | tail -1)
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
