@@ -14,7 +14,7 @@
 //! | `page.rs` | what every page shares: the layout, error pages, result tables |
 //! | `search.rs` | the trace list: filters from the URL, pages, one trace, downloads |
 //! | `charts.rs` | charts of a search |
-//! | `reports.rs` | the reports: list, run, CSV |
+//! | `reports.rs` | the reports: list, run, CSV, the pack |
 //! | `sql.rs` | the read-only SQL page |
 //! | `trackers.rs` | the tracker pages (`cts serve` only) |
 //! | `notifications.rs` | the key-event notification pages (`cts serve` only) |
@@ -133,6 +133,7 @@ pub fn router(console: Arc<Console>) -> Router {
         .route("/console/charts", get(charts::page))
         .route("/console/reports", get(reports::list))
         .route("/console/reports/{name}", get(reports::run))
+        .route("/console/pack", get(reports::pack))
         .route("/console/sql", get(sql::page))
         .route("/console/trackers", get(trackers::list))
         .route(

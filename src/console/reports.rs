@@ -1,5 +1,6 @@
 //! The reports: the list with each one's requirements, and one report run over a range with
-//! its parameters, its findings per day as a chart and as a table, or as CSV.
+//! its parameters, its findings per day as a chart and as a table, or as CSV; and the report
+//! pack, every report in one page, to download.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -22,14 +23,79 @@ const SHOWN_ROWS: usize = 500;
 struct ListPage {
     chrome: Chrome,
     reports: Vec<Report>,
+    pack_from: String,
+    pack_to: String,
 }
 
 /// `GET /console/reports`.
 pub(super) async fn list(viewer: Viewer) -> Result<Response, PageError> {
+    let today = chrono::Utc::now().date_naive();
     Ok(html(&ListPage {
         chrome: viewer.chrome("Reports", "reports"),
         reports: builtin()?,
+        pack_from: (today - chrono::Days::new(30)).to_string(),
+        pack_to: (today + chrono::Days::new(1)).to_string(),
     }))
+}
+
+/// The date `q[name]` (`2024-06-01`), or `default`.
+fn date_param(
+    q: &BTreeMap<String, String>,
+    name: &str,
+    default: chrono::NaiveDate,
+) -> Result<String, PageError> {
+    match q.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+        None => Ok(default.to_string()),
+        Some(v) => chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+            .map(|d| d.to_string())
+            .map_err(|_| PageError::invalid(format!("{name}: {v:?} is not a date (2024-06-01)"))),
+    }
+}
+
+/// `GET /console/pack?from=DATE&to=DATE`: the report pack of `cts report pack` (every report
+/// over the range, one HTML page readable offline), as a download: opened from disk, its own
+/// styles apply (this console's pages allow none inline).
+pub(super) async fn pack(
+    State(console): State<Arc<Console>>,
+    viewer: Viewer,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Result<Response, PageError> {
+    let today = chrono::Utc::now().date_naive();
+    let from = date_param(&q, "from", today - chrono::Days::new(30))?;
+    let to = date_param(&q, "to", today + chrono::Days::new(1))?;
+    let ctx = console.session(&viewer).await?;
+    let out = std::env::temp_dir().join(format!(
+        "cts-console-pack-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    // The pack's future is not `Send` (its reports run a few at a time over borrowed
+    // parameters): it runs on a blocking thread of its own, on this runtime.
+    let (runtime, limits) = (tokio::runtime::Handle::current(), console.limits());
+    let (dir, range) = (out.clone(), (from.clone(), to.clone()));
+    let built = tokio::task::spawn_blocking(move || {
+        let reports = builtin()?;
+        runtime.block_on(crate::output::report::pack(
+            &ctx, &reports, &range.0, &range.1, &dir, 2, &limits,
+        ))?;
+        let page = dir.join("index.html");
+        std::fs::read(&page).map_err(|e| crate::error::Error::io("read", &page, e))
+    })
+    .await
+    .map_err(|e| crate::error::Error::internal(format!("the report pack: {e}")));
+    let _ = std::fs::remove_dir_all(&out);
+    let page = built??;
+    let mut response = page.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"report-pack-{from}-{to}.html\""
+    )) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
 }
 
 /// A parameter's field in the form.

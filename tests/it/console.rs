@@ -266,6 +266,22 @@ fn the_console_in_a_real_browser() {
     let (_, trackers) = serve.a("GET", "/trackers?tracker_type=data", None);
     assert_eq!(trackers["trackers"], json!([]));
 
+    // The report pack: one page, a section per report.
+    assert_eq!(s["pack"]["found"], json!(true));
+    assert_eq!(s["pack"]["title"], json!(true));
+    let reports = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("sql/reports"))
+        .expect("sql/reports")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+        })
+        .count();
+    assert_eq!(
+        s["pack"]["sections"],
+        json!(reports),
+        "a section per report"
+    );
+
     // The report finds what `cts sql` finds with the same defaults: warnings and incidents.
     let failed = sql_csv(
         &project_dir,
