@@ -572,9 +572,9 @@ pub(super) async fn one(
 ) -> Result<Response, PageError> {
     let mut filter = col(c::TRACE_ID).eq(lit(id.clone()));
     if let Some(at) = q.get("at").filter(|v| !v.is_empty()) {
-        let ms = at.parse::<i64>().map_err(|_| {
-            PageError::invalid(format!("at: {at:?} is not a time in milliseconds"))
-        })?;
+        let ms = at
+            .parse::<i64>()
+            .map_err(|_| PageError::invalid(format!("at: {at:?} is not a time in milliseconds")))?;
         filter = filter.and(col(c::TIME).eq(ts_literal(ms)));
     }
     let ctx = console.session(&viewer).await?;

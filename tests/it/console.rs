@@ -168,7 +168,10 @@ fn the_console_in_a_real_browser() {
     // One trace.
     let one = &s["trace"];
     let url = one["url"].as_str().expect("url");
-    assert!(url.starts_with(&format!("{console}/traces/c%2D0002?at=")), "{url}");
+    assert!(
+        url.starts_with(&format!("{console}/traces/c%2D0002?at=")),
+        "{url}"
+    );
     assert_eq!(one["trace_id"], json!("c-0002"));
     assert_eq!(one["request"], json!("{\n  \"a\": 1\n}"));
     assert!(
