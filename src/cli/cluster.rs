@@ -13,6 +13,13 @@ use crate::cli::context::Context;
 
 /// Run the scheduler or an executor until it fails or the process is stopped.
 pub(crate) async fn run(action: ClusterAction, context: &Context) -> Result<ExitCode> {
+    let level = std::env::var("CTS_CLUSTER_LOG")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(log::LevelFilter::Warn);
+    if log::set_logger(&LOGGER).is_ok() {
+        log::set_max_level(level);
+    }
     let archive = context.archive()?;
     let location = archive.location().clone();
     match action {
@@ -105,4 +112,29 @@ async fn stopped() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Ballista's log on standard error, one line a record.
+struct StderrLogger;
+
+static LOGGER: StderrLogger = StderrLogger;
+
+impl log::Log for StderrLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            eprintln!(
+                "{} {} {}: {}",
+                chrono::Utc::now().format("%H:%M:%S%.3f"),
+                record.level(),
+                record.target(),
+                record.args()
+            );
+        }
+    }
+
+    fn flush(&self) {}
 }
