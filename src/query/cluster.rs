@@ -9,7 +9,7 @@
 //!   so the files a compaction replaced are not read twice (the scheduler lists the files);
 //! - the client's `traces` and `archive_traces` are the archive as a plain `ListingTable` (with
 //!   `day` partitions), which a plan sent to the scheduler can carry. A bound on `time` still
-//!   prunes days: [`DayBounds`] adds the implied bounds on `day` to the scan.
+//!   prunes days: an optimizer rule (`DayBounds`) adds the implied bounds on `day` to the scan.
 //!
 //! The hot store stays on the machine that owns it: a cluster query sees the archive only, and a
 //! statement that names `hot_traces` is refused.
