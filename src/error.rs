@@ -38,6 +38,15 @@ pub enum Error {
         limit: std::time::Duration,
     },
 
+    /// A Ballista cluster could not be reached or used.
+    #[error("cluster {url}: {detail}")]
+    Cluster {
+        /// Its address, `df://HOST:PORT`.
+        url: String,
+        /// What went wrong.
+        detail: String,
+    },
+
     /// A query was cancelled (Ctrl-C in the shell).
     #[error("query cancelled")]
     Cancelled,

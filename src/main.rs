@@ -14,8 +14,12 @@ fn main() -> ExitCode {
     // Few blocking threads: file reads, decoding and Parquet encoding run on them, and each
     // thread that allocates can take its own malloc arena.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Deep plans: a Ballista scheduler (`cts cluster scheduler`) decodes, plans and encodes a
+    // report's plan recursively on a worker thread, more than the default 2 MiB in a debug build
+    // (delivery_gaps overflowed it).
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .max_blocking_threads(2 * cores)
+        .thread_stack_size(16 << 20)
         .enable_all()
         .build()
     {

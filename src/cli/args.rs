@@ -171,6 +171,14 @@ pub(crate) enum Command {
     /// Flush the hot store's log, roll traces older than the retention over into the archive,
     /// merge small segments and remove unused files (ingest and load do this when they end).
     Maintain,
+    /// Run a Ballista scheduler or executor from this binary, with cts's functions and the
+    /// archive's store (--archive: a folder every process reaches at the same path, or a bucket
+    /// with the same AWS_* settings and --endpoint). `--cluster df://HOST:PORT` on sql, report
+    /// run, report pack and export then runs them there, over the archive only.
+    Cluster {
+        #[command(subcommand)]
+        action: ClusterAction,
+    },
     /// Prebuilt compliance reports (PCI DSS Requirement 10 and more): list, run, pack.
     Report {
         #[command(subcommand)]
@@ -207,6 +215,8 @@ pub(crate) enum Command {
         /// made on first use with its public half beside it.
         #[arg(long, requires = "sign")]
         signing_key: Option<PathBuf>,
+        #[command(flatten)]
+        cluster: ClusterArg,
     },
     /// Print the statements that make `traces` a table (a view) over the archive in DuckDB,
     /// Spark SQL or Trino: the Parquet files cts reads now, without those a compaction replaced
@@ -222,6 +232,8 @@ pub(crate) enum Command {
         /// Output format: table, csv, json, ndjson, md, html.
         #[arg(long, short, default_value = "table")]
         format: Format,
+        #[command(flatten)]
+        cluster: ClusterArg,
     },
     /// Interactive SQL shell over traces, hot_traces and archive_traces (reads statements from
     /// stdin when it is not a terminal).
@@ -359,6 +371,62 @@ pub(crate) enum NotificationAction {
     },
 }
 
+/// `--cluster`: where a query command runs.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ClusterArg {
+    /// Run on the Ballista cluster whose scheduler is at df://HOST:PORT (`cts cluster
+    /// scheduler`). It sees the archive only: the hot store stays on this machine, and a query
+    /// that names hot_traces is refused.
+    #[arg(long, value_name = "df://HOST:PORT")]
+    pub(crate) cluster: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClusterAction {
+    /// Run a Ballista scheduler: clients send it queries, it plans them over the archive and
+    /// hands their tasks to executors. Runs until stopped.
+    Scheduler {
+        /// Address to listen on for clients and executors.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        listen: String,
+        /// Host name executors and clients reach it by [default: the address it listens on].
+        #[arg(long)]
+        external_host: Option<String>,
+        /// Seconds without a heartbeat after which an executor is taken for dead and its tasks
+        /// run on the others.
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+        executor_timeout: u64,
+    },
+    /// Run a Ballista executor: it runs the tasks the scheduler gives it, reading the archive
+    /// itself. Runs until stopped.
+    Executor {
+        /// The scheduler, HOST:PORT.
+        #[arg(long, default_value = "127.0.0.1:50050")]
+        scheduler: String,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: String,
+        /// Host name the scheduler and the other executors reach it by [default: --bind].
+        #[arg(long)]
+        external_host: Option<String>,
+        /// Arrow Flight port: results and shuffled data are fetched there.
+        #[arg(long, default_value_t = 50051)]
+        port: u16,
+        /// gRPC port [default: --port + 1].
+        #[arg(long)]
+        grpc_port: Option<u16>,
+        /// Tasks at a time [default: one per core].
+        #[arg(long, default_value_t = 0)]
+        concurrency: usize,
+        /// Folder for shuffle files and spills [default: DATA_DIR/cluster/executor-PORT].
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+        /// Seconds between heartbeats to the scheduler (below its --executor-timeout).
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+        heartbeat: u64,
+    },
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum ReportAction {
     /// List the reports with their requirement IDs and parameters.
@@ -379,6 +447,8 @@ pub(crate) enum ReportAction {
         /// Output format: table, csv, json, ndjson, md, html.
         #[arg(long, short, default_value = "table")]
         format: Format,
+        #[command(flatten)]
+        cluster: ClusterArg,
     },
     /// Run every report over a time range into one HTML page (readable offline) and a CSV per
     /// report.
@@ -396,6 +466,8 @@ pub(crate) enum ReportAction {
         /// writing its CSV), another uses the rest.
         #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64))]
         jobs: u16,
+        #[command(flatten)]
+        cluster: ClusterArg,
     },
 }
 

@@ -93,6 +93,43 @@ impl Context {
         Ok(ctx)
     }
 
+    /// The session of `cts sql`: [`Context::query_session`], or on the cluster at `cluster`
+    /// the archive's tables and the reports as views (not the notification log, which is in
+    /// the data directory).
+    pub(crate) async fn sql_session(&self, cluster: Option<&str>) -> Result<SessionContext> {
+        if cluster.is_none() {
+            return self.query_session().await;
+        }
+        let ctx = self.session_on(cluster, &self.archive()?).await?;
+        cts::output::report::register_views(&ctx)?;
+        Ok(ctx)
+    }
+
+    /// The session of a query command: on the cluster at `cluster` (the archive only, and a
+    /// word on standard error when the hot store holds traces the cluster does not see), or
+    /// else over `archive` and the data directory's hot store.
+    pub(crate) async fn session_on(
+        &self,
+        cluster: Option<&str>,
+        archive: &Archive,
+    ) -> Result<SessionContext> {
+        let Some(url) = cluster else {
+            return self.session(archive).await;
+        };
+        let ctx = cts::query::cluster::cluster_session(url, archive, &self.limits).await?;
+        let snapshot = cts_core::store::hot::snapshot(&self.hot_dir())?;
+        if let Some(from) = snapshot.watermark_ms.filter(|_| snapshot.rows() > 0) {
+            let from = chrono::DateTime::from_timestamp_millis(from)
+                .map_or_else(|| from.to_string(), |t| t.to_rfc3339());
+            eprintln!(
+                "cts: on the cluster, traces is the archive only: the hot store's {} traces \
+                 (from {from}) stay on this machine",
+                snapshot.rows()
+            );
+        }
+        Ok(ctx)
+    }
+
     /// A session over `archive` and the data directory's hot store.
     pub(crate) async fn session(&self, archive: &Archive) -> Result<SessionContext> {
         cts::query::session_with(archive, Some(Path::new(&self.hot_dir())), &self.limits).await

@@ -16,6 +16,7 @@ use crate::cli::args::{Cli, Command};
 use crate::cli::context::Context;
 
 pub(crate) mod args;
+mod cluster;
 mod connect;
 mod context;
 mod data;
@@ -64,6 +65,7 @@ pub(crate) async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify { .. } | Command::Keygen { .. } => {
             integrity::run(cli.command, &context).await
         }
+        Command::Cluster { action } => cluster::run(action, &context).await,
         Command::Connect { engine } => connect::run(engine, &context).await,
         Command::Notifications { action } => notifications::run(action, &context).await,
     }

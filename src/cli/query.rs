@@ -20,8 +20,12 @@ use crate::cli::hints;
 pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode> {
     let limits = &context.limits;
     match command {
-        Command::Sql { query, format } => {
-            let ctx = context.query_session().await?;
+        Command::Sql {
+            query,
+            format,
+            cluster,
+        } => {
+            let ctx = context.sql_session(cluster.cluster.as_deref()).await?;
             limits
                 .enforce(async {
                     let stream = ctx.sql(&query).await?.execute_stream().await?;
@@ -55,6 +59,7 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
             quiet,
             sign,
             signing_key,
+            cluster,
         } => {
             let sign = if sign {
                 let (key, made) = data_dir_key(signing_key.as_deref(), &context.data_dir)?;
@@ -69,7 +74,9 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
             } else {
                 None
             };
-            let ctx = context.session(&context.archive()?).await?;
+            let ctx = context
+                .session_on(cluster.cluster.as_deref(), &context.archive()?)
+                .await?;
             let target = Location::parse(&out, &context.storage)?;
             register_location(&ctx, &target);
             let options = ExportOptions {
@@ -123,6 +130,7 @@ async fn report_command(action: ReportAction, context: &Context) -> Result<ExitC
             to,
             params,
             format,
+            cluster,
         } => {
             let r = report::find(&name)?;
             let mut values = std::collections::BTreeMap::new();
@@ -138,7 +146,9 @@ async fn report_command(action: ReportAction, context: &Context) -> Result<ExitC
             if let Some(to) = to {
                 values.insert("to".to_string(), to);
             }
-            let ctx = context.session(&context.archive()?).await?;
+            let ctx = context
+                .session_on(cluster.cluster.as_deref(), &context.archive()?)
+                .await?;
             let (schema, batches) = report::run(&ctx, &r, &values, limits).await?;
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
@@ -150,11 +160,14 @@ async fn report_command(action: ReportAction, context: &Context) -> Result<ExitC
             to,
             out,
             jobs,
+            cluster,
         } => {
             let today = chrono::Utc::now().date_naive();
             let from = from.unwrap_or_else(|| (today - chrono::Days::new(30)).to_string());
             let to = to.unwrap_or_else(|| (today + chrono::Days::new(1)).to_string());
-            let ctx = context.session(&context.archive()?).await?;
+            let ctx = context
+                .session_on(cluster.cluster.as_deref(), &context.archive()?)
+                .await?;
             let started = std::time::Instant::now();
             let reports = report::builtin()?;
             let summary =

@@ -14,14 +14,19 @@
 //! - the archive's object store, seen through the visibility rule of
 //!   [`cts_core::store::archive::visible`].
 //!
+//! The same tables can be read on a Ballista cluster (`cluster.rs`): the archive only, as a plain
+//! listing table, with the same functions and views.
+//!
 //! | file | what |
 //! |---|---|
+//! | `cluster.rs` | [`cluster::cluster_session`]: a session that runs on a Ballista cluster; the scheduler and executors cts runs |
 //! | `session.rs` | [`session_with`]: the session and its tables |
 //! | `limits.rs` | [`QueryLimits`]: memory and time a query may use |
 //! | `pages.rs` | [`pages::page`]: pages of traces, newest first, by marker (the trace list, the console) |
 //! | `tables.rs` | the archive table, the hot table, `traces`, the manifest's entries |
 //! | `time.rs` | bounds on `time` in filters, and day bounds from them |
 
+pub mod cluster;
 mod limits;
 pub mod pages;
 mod session;
@@ -33,7 +38,10 @@ pub use session::{
     ARCHIVE_TABLE, ATTRIBUTED_VIEW, HOT_TABLE, TRACE_FILES_VIEW, TRACES_TABLE, register_location,
     session, session_with,
 };
-pub use tables::{DayPrunedTable, HotTable, TieredTable, archive_table, manifest_table, plan_text};
+pub use tables::{
+    DayPrunedTable, HotTable, TieredTable, archive_listing_table, archive_table, manifest_table,
+    plan_text,
+};
 pub use time::{time_range, ts_literal, with_day_bounds};
 
 #[cfg(doc)]

@@ -49,6 +49,29 @@ pub async fn session_with(
     hot: Option<&Path>,
     limits: &QueryLimits,
 ) -> Result<SessionContext> {
+    let runtime = RuntimeEnvBuilder::new()
+        .with_memory_limit(limits.memory_bytes, 1.0)
+        .build_arc()?;
+    let mut ctx = SessionContext::new_with_config_rt(session_config(), runtime);
+    datafusion_functions_json::register_all(&mut ctx)?;
+    register_location(&ctx, archive.location());
+    let archive_traces = archive_table(archive)?;
+    let traces: Arc<dyn TableProvider> = match hot {
+        Some(dir) => {
+            let dir = std::path::absolute(dir).map_err(|e| Error::io("resolve", dir, e))?;
+            let hot = Arc::new(HotTable::new(dir));
+            ctx.register_table(HOT_TABLE, hot.clone())?;
+            Arc::new(TieredTable::new(hot, archive_traces.clone()))
+        }
+        None => archive_traces.clone(),
+    };
+    register_tables(&ctx, archive, archive_traces, traces).await?;
+    Ok(ctx)
+}
+
+/// The configuration of every session, local or on a cluster: the catalog `cts.public`,
+/// `information_schema`, and Parquet filters evaluated while decoding.
+pub(crate) fn session_config() -> SessionConfig {
     let mut config = SessionConfig::new()
         .with_information_schema(true)
         .with_default_catalog_and_schema("cts", "public");
@@ -58,29 +81,24 @@ pub async fn session_with(
     let parquet = &mut config.options_mut().execution.parquet;
     parquet.pushdown_filters = true;
     parquet.reorder_filters = true;
-    let runtime = RuntimeEnvBuilder::new()
-        .with_memory_limit(limits.memory_bytes, 1.0)
-        .build_arc()?;
-    let mut ctx = SessionContext::new_with_config_rt(config, runtime);
-    datafusion_functions_json::register_all(&mut ctx)?;
-    register_location(&ctx, archive.location());
+    config
+}
+
+/// Register `archive_traces`, `traces` and the views over them (`attributed_traces`,
+/// `trace_files`) in `ctx`, which knows the JSON functions and the archive's store.
+pub(crate) async fn register_tables(
+    ctx: &SessionContext,
+    archive: &Archive,
+    archive_traces: Arc<dyn TableProvider>,
+    traces: Arc<dyn TableProvider>,
+) -> Result<()> {
     if let Some(dir) = archive.location().local_path() {
         for folder in [TRACES_DIR, MANIFEST_DIR] {
             let path = dir.join(folder);
             std::fs::create_dir_all(&path).map_err(|e| Error::io("create folder", &path, e))?;
         }
     }
-    let archive_traces = archive_table(archive)?;
-    ctx.register_table(ARCHIVE_TABLE, archive_traces.clone())?;
-    let traces: Arc<dyn TableProvider> = match hot {
-        Some(dir) => {
-            let dir = std::path::absolute(dir).map_err(|e| Error::io("resolve", dir, e))?;
-            let hot = Arc::new(HotTable::new(dir));
-            ctx.register_table(HOT_TABLE, hot.clone())?;
-            Arc::new(TieredTable::new(hot, archive_traces))
-        }
-        None => archive_traces,
-    };
+    ctx.register_table(ARCHIVE_TABLE, archive_traces)?;
     ctx.register_table(TRACES_TABLE, traces)?;
     let plan = ctx.state().create_logical_plan(ATTRIBUTED_SQL).await?;
     let view = ViewTable::new(plan, Some(ATTRIBUTED_SQL.to_string()));
@@ -90,17 +108,23 @@ pub async fn session_with(
     ctx.deregister_table(TRACE_FILE_ENTRIES)?;
     let view = ViewTable::new(plan, Some(TRACE_FILES_SQL.to_string()));
     ctx.register_table(TRACE_FILES_VIEW, Arc::new(view))?;
-    Ok(ctx)
+    Ok(())
 }
 
 /// Make a bucket's object store known to the session, seen through
 /// [`VisibleStore`] so that the files a compaction replaced are not read twice
 /// (local folders too: the store for `file://` is replaced with the same view of it).
 pub fn register_location(ctx: &SessionContext, location: &Location) {
+    ctx.register_object_store(location.root_url(), visible_store(location));
+}
+
+/// A bucket's object store seen through [`VisibleStore`] (for `file://`, the local file
+/// system), as sessions and the processes of a cluster register it.
+pub(crate) fn visible_store(location: &Location) -> Arc<dyn object_store::ObjectStore> {
     let store: Arc<dyn object_store::ObjectStore> = if location.root_url().scheme() == "file" {
         Arc::new(object_store::local::LocalFileSystem::new())
     } else {
         location.store().clone()
     };
-    ctx.register_object_store(location.root_url(), Arc::new(VisibleStore::new(store)));
+    Arc::new(VisibleStore::new(store))
 }

@@ -29,6 +29,14 @@ use crate::query::time::{time_range, ts_literal, with_day_bounds};
 
 /// The archive as a table: Parquet under `traces/day=.../`, with `day` pruned from `time`.
 pub fn archive_table(archive: &Archive) -> Result<Arc<dyn TableProvider>> {
+    Ok(Arc::new(DayPrunedTable {
+        inner: archive_listing_table(archive)?,
+    }))
+}
+
+/// The archive as a plain [`ListingTable`] (no pruning of `day` from `time`): the table a
+/// cluster's processes can rebuild from its serialized plan.
+pub fn archive_listing_table(archive: &Archive) -> Result<Arc<dyn TableProvider>> {
     let url = ListingTableUrl::parse(archive.traces_url().as_str())?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
@@ -36,8 +44,7 @@ pub fn archive_table(archive: &Archive) -> Result<Arc<dyn TableProvider>> {
     let config = ListingTableConfig::new(url)
         .with_listing_options(options)
         .with_schema(query_schema());
-    let inner: Arc<dyn TableProvider> = Arc::new(ListingTable::try_new(config)?);
-    Ok(Arc::new(DayPrunedTable { inner }))
+    Ok(Arc::new(ListingTable::try_new(config)?))
 }
 
 /// The manifest's segments as a table, one row per entry (`sql/trace_files.sql` keeps the

@@ -4,6 +4,7 @@
 
 mod cli;
 mod clients;
+mod cluster;
 mod common;
 mod compat;
 mod concurrent;
