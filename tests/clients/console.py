@@ -20,7 +20,6 @@ from selenium.common.exceptions import (
 )
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 URL = os.environ["CTS_URL"]
@@ -66,6 +65,19 @@ def row_ids(driver):
     return [r.get_attribute("data-trace-id") for r in driver.find_elements(By.CSS_SELECTOR, "tr[data-trace-id]")]
 
 
+def replaced(old):
+    """A wait condition: the element `old` is no longer in the page (the page was replaced).
+    Chromedriver reports a node of a replaced page as stale, or, caught mid-replacement, as an
+    'unknown error' that it does not belong to the document: both mean it is gone."""
+    def check(_driver):
+        try:
+            old.is_enabled()
+            return False
+        except (StaleElementReferenceException, WebDriverException):
+            return True
+    return check
+
+
 def go(driver, by, what):
     """Click a link or a form's button, and wait until the next page has replaced this one. The
     page being clicked may itself still be settling (just redirected to): find the element
@@ -79,7 +91,7 @@ def go(driver, by, what):
             if attempt == 2:
                 raise
             time.sleep(0.5)
-    WebDriverWait(driver, 30).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 30).until(replaced(page))
     WebDriverWait(driver, 30).until(
         lambda d: d.execute_script("return document.readyState") == "complete"
     )
