@@ -14,12 +14,12 @@
 //! - the archive's object store, seen through the visibility rule of
 //!   [`cts_core::store::archive::visible`].
 //!
-//! The same tables can be read on a Ballista cluster (`cluster.rs`): the archive only, as a plain
+//! The same tables can be read on a Ballista cluster (`cluster/`): the archive only, as a plain
 //! listing table, with the same functions and views.
 //!
 //! | file | what |
 //! |---|---|
-//! | `cluster.rs` | [`cluster::cluster_session`]: a session that runs on a Ballista cluster; the scheduler and executors cts runs |
+//! | `cluster/` | [`cluster::cluster_session`]: a session that runs on a Ballista cluster (`cancel.rs`: a query stopped early cancels its job); the scheduler and executors cts runs (`processes.rs`) |
 //! | `session.rs` | [`session_with`]: the session and its tables |
 //! | `limits.rs` | [`QueryLimits`]: memory and time a query may use |
 //! | `pages.rs` | [`pages::page`]: pages of traces, newest first, by marker (the trace list, the console) |

@@ -1,7 +1,8 @@
 //! `cts cluster`: a Ballista scheduler and two executors started from the cts binary on
 //! 127.0.0.1 run every report over a loaded bucket with exactly the rows of a local run; a
-//! cluster that is down, or an executor killed mid-query, is an error (or an answer) within the
-//! query timeout, never a hang.
+//! query stopped by its time limit cancels its job on the scheduler; a cluster that is down, or
+//! an executor killed mid-query, is an error (or an answer) within the query timeout, never a
+//! hang.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -9,11 +10,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::cli::cts;
 use crate::common::sample_bucket;
-
-/// Reports whose job never ends on Ballista 55.0 (seen in this test: the scheduler submits the
-/// job and hands out no task; a stage with no partitions, we think): on the cluster they must
-/// end with the query timeout, not hang. The others must give the local run's rows.
-const NEVER_END_ON_BALLISTA: &[&str] = &["delivery_gaps", "trace_file_integrity"];
 
 /// The processes a test started: killed and waited for when it ends, however it ends.
 struct Processes(Vec<(String, Child)>);
@@ -120,6 +116,8 @@ fn start_cluster(data: &Path, logs: &Path) -> Cluster {
     scheduler.args(["cluster", "scheduler", "--listen"]);
     scheduler.arg(format!("127.0.0.1:{port}"));
     scheduler.args(["--executor-timeout", "4"]);
+    // Its log says when a job is cancelled.
+    scheduler.env("CTS_CLUSTER_LOG", "info");
     processes.start("scheduler", scheduler, logs);
     for i in 1..=2 {
         let mut executor = cts(data);
@@ -219,13 +217,7 @@ fn reports_on_a_cluster_match_the_local_run() {
         let local = run(false);
         assert!(local.status.success(), "{name}: {local:?}");
         let remote = run(true);
-        if NEVER_END_ON_BALLISTA.contains(&name) && !remote.status.success() {
-            let message = String::from_utf8_lossy(&remote.stderr);
-            assert!(
-                message.contains("ran longer than the limit"),
-                "{name}: {message}"
-            );
-        } else if !remote.status.success() {
+        if !remote.status.success() {
             differ.push(format!(
                 "{name}: {}",
                 String::from_utf8_lossy(&remote.stderr).trim()
@@ -257,19 +249,15 @@ fn reports_on_a_cluster_match_the_local_run() {
     pack.arg("--out").arg(dir.path().join("pack"));
     let (out, _) = run_within(pack, Duration::from_secs(200));
     let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
     let failed: Vec<&str> = text
         .lines()
         .filter_map(|l| l.strip_prefix("  ")?.split(':').next())
         .collect();
-    assert!(
-        failed.iter().all(|f| NEVER_END_ON_BALLISTA.contains(f)),
-        "{out:?}"
-    );
+    assert!(failed.is_empty(), "{out:?}");
     for name in cts::output::report::builtin_names() {
-        if !failed.contains(&name) {
-            let csv = std::fs::read(dir.path().join("pack").join(format!("{name}.csv")));
-            assert!(csv.is_ok(), "{name}.csv: {out:?}");
-        }
+        let csv = std::fs::read(dir.path().join("pack").join(format!("{name}.csv")));
+        assert!(csv.is_ok(), "{name}.csv: {out:?}");
     }
 
     // SQL: the same answer; the hot store is refused by name.
@@ -302,6 +290,24 @@ fn reports_on_a_cluster_match_the_local_run() {
         text.split(" rows").next().unwrap_or_default().to_string()
     };
     assert_eq!(export(true), export(false));
+
+    // A query stopped by its time limit: the error says so, and its job is cancelled on the
+    // scheduler (not left running on the executors).
+    let endless = "SELECT count(*) FROM traces a, traces b, traces c \
+                   WHERE length(a.trace_id) + length(b.trace_id) > length(c.trace_id)";
+    let (stopped, took) = run_within(cluster.sql(endless, 2.0), Duration::from_secs(20));
+    assert_eq!(stopped.status.code(), Some(1), "{stopped:?}");
+    assert!(
+        String::from_utf8_lossy(&stopped.stderr).contains("ran longer than the limit of 2 s"),
+        "{stopped:?}"
+    );
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let scheduler_log = std::fs::read_to_string(logs.join("scheduler.err")).unwrap_or_default();
+    let cancelled = scheduler_log
+        .lines()
+        .filter(|l| l.contains("Job cancelled"))
+        .count();
+    assert_eq!(cancelled, 1, "{}", logs_text(&logs));
 
     // An executor killed mid-query: an answer or an error within the timeout, never a hang.
     let heavy = "SELECT a.service_type, count(*) FROM traces a JOIN traces b \

@@ -12,20 +12,16 @@
 //!   prunes days: an optimizer rule (`DayBounds`) adds the implied bounds on `day` to the scan.
 //!
 //! The hot store stays on the machine that owns it: a cluster query sees the archive only, and a
-//! statement that names `hot_traces` is refused.
+//! statement that names `hot_traces` is refused. A query stopped early (its time limit) cancels
+//! its job on the scheduler (`cancel`). The processes themselves are in `processes`.
 
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
+mod cancel;
+mod processes;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use ballista::prelude::SessionContextExt;
-use ballista_core::registry::BallistaFunctionRegistry;
-use ballista_core::utils::default_session_builder;
-use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
-use ballista_scheduler::cluster::BallistaCluster;
-use ballista_scheduler::config::SchedulerConfig;
-use ballista_scheduler::scheduler_process::start_server;
+use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use cts_core::storage::Location;
 use cts_core::store::archive::Archive;
 use cts_core::store::hot;
@@ -39,7 +35,10 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::optimizer::analyzer::AnalyzerRule;
 use datafusion::optimizer::optimizer::ApplyOrder;
 use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::SessionContext;
+
+pub use cancel::CANCEL_TIMEOUT;
+pub use processes::{ExecutorOptions, SchedulerOptions, resolve, run_executor, run_scheduler};
 
 use crate::error::{Error, Result};
 use crate::query::limits::QueryLimits;
@@ -81,13 +80,28 @@ pub async fn cluster_session(
         archive.location(),
         RuntimeEnvBuilder::new().with_memory_limit(limits.memory_bytes, 1.0),
     )?;
+    // Ballista 55's adaptive planner (AQE) replans forever when a window with PARTITION BY
+    // reads a stage that produced no rows (its empty-input rule turns the exchange into an
+    // empty plan, the distribution rule puts an exchange back, that stage runs empty, and so
+    // on; `ballista.planner.propagate_empty.enabled` is not read by that rule): such a query
+    // never ends. The static planner runs every report with the local rows.
+    let config = session_config()
+        .upgrade_for_ballista()
+        .with_ballista_adaptive_query_planner(false);
     let state = SessionStateBuilder::new()
         .with_default_features()
-        .with_config(session_config())
+        .with_config(config)
         .with_runtime_env(runtime)
         .build();
     // Ballista replaces the session's functions with its own list: ours come after.
-    let mut ctx = SessionContext::remote_with_state(&format!("df://{host}:{port}"), state).await?;
+    let remote = SessionContext::remote_with_state(&format!("df://{host}:{port}"), state).await?;
+    // Its planner sends each query as a job; ours cancels the job when the query stops early.
+    let remote = remote.state();
+    let planner = cancel::CancellingPlanner::new(Arc::clone(remote.query_planner()), &host, port);
+    let state = SessionStateBuilder::new_from_existing(remote)
+        .with_query_planner(Arc::new(planner))
+        .build();
+    let mut ctx = SessionContext::new_with_state(state);
     datafusion_functions_json::register_all(&mut ctx)?;
     ctx.add_analyzer_rule(Arc::new(ArchiveOnly));
     ctx.add_optimizer_rule(Arc::new(DayBounds));
@@ -189,120 +203,4 @@ impl OptimizerRule for DayBounds {
         scan.filters.extend(added);
         Ok(Transformed::yes(LogicalPlan::TableScan(scan)))
     }
-}
-
-/// How the scheduler cts runs behaves.
-#[derive(Debug, Clone)]
-pub struct SchedulerOptions {
-    /// Where it listens for clients and executors.
-    pub listen: SocketAddr,
-    /// The host name executors and clients reach it by (default: the address it listens on).
-    pub external_host: Option<String>,
-    /// An executor not heard from for this long is taken for dead, and its tasks run
-    /// elsewhere.
-    pub executor_timeout: Duration,
-}
-
-/// Run a Ballista scheduler over the archive at `location` until it fails or the process ends.
-pub async fn run_scheduler(location: &Location, options: &SchedulerOptions) -> Result<()> {
-    let timeout = options.executor_timeout.as_secs().max(1);
-    let location = location.clone();
-    let mut config = SchedulerConfig::default()
-        .with_hostname(
-            options
-                .external_host
-                .clone()
-                .unwrap_or_else(|| options.listen.ip().to_string()),
-        )
-        .with_port(options.listen.port())
-        .with_override_session_builder(Arc::new(move |config: SessionConfig| {
-            let state = default_session_builder(config)?;
-            let runtime = archive_runtime(&location, RuntimeEnvBuilder::new())?;
-            let mut state = SessionStateBuilder::new_from_existing(state)
-                .with_runtime_env(runtime)
-                .build();
-            datafusion_functions_json::register_all(&mut state)?;
-            Ok(state)
-        }));
-    config.bind_host = options.listen.ip().to_string();
-    config.executor_timeout_seconds = timeout;
-    config.expire_dead_executor_interval_seconds = (timeout / 3).clamp(1, 15);
-    config.no_executors_grace_period_seconds = timeout;
-    let cluster = BallistaCluster::new_from_config(&config)
-        .await
-        .map_err(|e| Error::internal(format!("scheduler: {e}")))?;
-    start_server(cluster, options.listen, Arc::new(config))
-        .await
-        .map_err(|e| Error::invalid(format!("scheduler on {}: {e}", options.listen)))
-}
-
-/// How an executor cts runs behaves.
-#[derive(Debug, Clone)]
-pub struct ExecutorOptions {
-    /// The scheduler's host.
-    pub scheduler_host: String,
-    /// The scheduler's port.
-    pub scheduler_port: u16,
-    /// The address it listens on.
-    pub bind_host: String,
-    /// The host name others reach it by (default: the address it listens on).
-    pub external_host: Option<String>,
-    /// Its Arrow Flight port (results and shuffles are fetched there).
-    pub port: u16,
-    /// Its gRPC port.
-    pub grpc_port: u16,
-    /// Tasks at a time (0: one per core).
-    pub concurrency: usize,
-    /// Where it keeps shuffle files and spills.
-    pub work_dir: PathBuf,
-    /// How often it tells the scheduler it is alive.
-    pub heartbeat: Duration,
-    /// Memory its tasks may use together.
-    pub memory_bytes: usize,
-}
-
-/// Run a Ballista executor over the archive at `location` until it fails, the process gets
-/// SIGTERM or Ctrl-C, or the scheduler stops it.
-pub async fn run_executor(location: &Location, options: &ExecutorOptions) -> Result<()> {
-    std::fs::create_dir_all(&options.work_dir)
-        .map_err(|e| Error::io("create folder", &options.work_dir, e))?;
-    let work_dir = options.work_dir.to_string_lossy().to_string();
-    let mut functions = default_session_builder(SessionConfig::new())?;
-    datafusion_functions_json::register_all(&mut functions)?;
-    let registry = BallistaFunctionRegistry::from(&functions);
-    let location = location.clone();
-    let temp_dir = work_dir.clone();
-    let config = ExecutorProcessConfig {
-        bind_host: options.bind_host.clone(),
-        external_host: options.external_host.clone(),
-        port: options.port,
-        grpc_port: options.grpc_port,
-        scheduler_host: options.scheduler_host.clone(),
-        scheduler_port: options.scheduler_port,
-        scheduler_connect_timeout_seconds: 30,
-        vcores: options.concurrency,
-        work_dir: Some(work_dir),
-        executor_heartbeat_interval_seconds: options.heartbeat.as_secs().max(1),
-        memory_pool_size: Some(options.memory_bytes as u64),
-        override_function_registry: Some(Arc::new(registry)),
-        override_runtime_producer: Some(Arc::new(move |_: &SessionConfig| {
-            archive_runtime(
-                &location,
-                RuntimeEnvBuilder::new().with_temp_file_path(temp_dir.clone()),
-            )
-        })),
-        ..ExecutorProcessConfig::default()
-    };
-    start_executor_process(Arc::new(config))
-        .await
-        .map_err(|e| Error::invalid(format!("executor: {e}")))
-}
-
-/// The addresses `host:port` names, for a flag that takes one.
-pub fn resolve(address: &str) -> Result<SocketAddr> {
-    address
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut all| all.next())
-        .ok_or_else(|| Error::invalid(format!("{address:?} is not an address (HOST:PORT)")))
 }
