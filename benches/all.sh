@@ -8,6 +8,8 @@
 #   serve.sh    recording through `cts serve` and trace-list latency (no DuckDB peer)
 #   verify.sh   cts verify of ~100,000 trace files against cts load of them, and md5sum
 #   console.sh  the console's pages over 10 M archived and 1 M hot traces, DuckDB's query beside
+#   cluster.sh  the report pack on a Ballista cluster against one process; planning over many files
+#   export.sh   cts export of a 1.4 M-trace day against DuckDB's COPY ... ORDER BY time
 # One command: benches/all.sh [TRACES] (default 1,000,000; benches/queries.sh 10000000 for 10 M).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,3 +26,7 @@ printf '\n## verify\n'
 ./verify.sh
 printf '\n## console\n'
 ./console.sh
+printf '\n## cluster\n'
+./cluster.sh
+printf '\n## export\n'
+./export.sh

@@ -29,12 +29,19 @@ WITH tracker_ops AS (
 tracker_state AS (
     SELECT
         *,
-        last_value(CASE WHEN succeeded THEN bucket END) IGNORE NULLS OVER (
+        -- the value of the latest earlier successful operation that set one: the greatest
+        -- "time, trace ID, value" key before the row (an aggregate skips NULLs; not
+        -- last_value(...) IGNORE NULLS, whose IGNORE NULLS a cluster's plan loses)
+        split_part(max(CASE WHEN succeeded AND bucket IS NOT NULL THEN
+                lpad(CAST(CAST(time AS BIGINT) AS VARCHAR), 20, '0') || chr(1)
+                || COALESCE(trace_id, '') || chr(1) || bucket END) OVER (
             PARTITION BY region, tracker ORDER BY time, trace_id
-            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_bucket,
-        last_value(CASE WHEN succeeded THEN prefix END) IGNORE NULLS OVER (
+            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), chr(1), 3) AS previous_bucket,
+        split_part(max(CASE WHEN succeeded AND prefix IS NOT NULL THEN
+                lpad(CAST(CAST(time AS BIGINT) AS VARCHAR), 20, '0') || chr(1)
+                || COALESCE(trace_id, '') || chr(1) || prefix END) OVER (
             PARTITION BY region, tracker ORDER BY time, trace_id
-            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_prefix
+            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), chr(1), 3) AS previous_prefix
     FROM tracker_ops
 ),
 tracker_findings AS (

@@ -30,20 +30,24 @@ use crate::query::time::{time_range, ts_literal, with_day_bounds};
 /// The archive as a table: Parquet under `traces/day=.../`, with `day` pruned from `time`.
 pub fn archive_table(archive: &Archive) -> Result<Arc<dyn TableProvider>> {
     Ok(Arc::new(DayPrunedTable {
-        inner: archive_listing_table(archive)?,
+        inner: archive_listing_table(archive, query_schema())?,
     }))
 }
 
-/// The archive as a plain [`ListingTable`] (no pruning of `day` from `time`): the table a
+/// The archive as a plain [`ListingTable`] (no pruning of `day` from `time`) whose columns have
+/// the types of `schema` (the query schema, or its plain-text form on a cluster): the table a
 /// cluster's processes can rebuild from its serialized plan.
-pub fn archive_listing_table(archive: &Archive) -> Result<Arc<dyn TableProvider>> {
+pub fn archive_listing_table(
+    archive: &Archive,
+    schema: SchemaRef,
+) -> Result<Arc<dyn TableProvider>> {
     let url = ListingTableUrl::parse(archive.traces_url().as_str())?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
         .with_table_partition_cols(vec![(c::DAY.to_string(), DataType::Utf8)]);
     let config = ListingTableConfig::new(url)
         .with_listing_options(options)
-        .with_schema(query_schema());
+        .with_schema(schema);
     Ok(Arc::new(ListingTable::try_new(config)?))
 }
 

@@ -275,6 +275,17 @@ fn reports_on_a_cluster_match_the_local_run() {
         "{hot:?}"
     );
 
+    // A window function with IGNORE NULLS, which the executors would not honour: refused.
+    let ignoring = "SELECT last_value(user_name) IGNORE NULLS OVER (PARTITION BY region \
+                    ORDER BY time) FROM traces";
+    let (refused, _) = run_within(cluster.sql(ignoring, 30.0), limit);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("last_value ... IGNORE NULLS cannot run on the cluster"),
+        "{refused:?}"
+    );
+
     // Export: the same rows, written here.
     let export = |on_cluster: bool| {
         let out = dir.path().join(format!("export-{on_cluster}"));

@@ -25,13 +25,16 @@ use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use cts_core::storage::Location;
 use cts_core::store::archive::Archive;
 use cts_core::store::hot;
+use cts_core::trace::{plain_types, query_schema};
+use datafusion::common::tree_node::TreeNode;
 use datafusion::common::tree_node::{Transformed, TreeNodeRecursion};
 use datafusion::config::ConfigOptions;
 use datafusion::datasource::MemTable;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::expr::{NullTreatment, WindowFunctionDefinition};
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::optimizer::analyzer::AnalyzerRule;
 use datafusion::optimizer::optimizer::ApplyOrder;
 use datafusion::optimizer::{OptimizerConfig, OptimizerRule};
@@ -85,9 +88,18 @@ pub async fn cluster_session(
     // empty plan, the distribution rule puts an exchange back, that stage runs empty, and so
     // on; `ballista.planner.propagate_empty.enabled` is not read by that rule): such a query
     // never ends. The static planner runs every report with the local rows.
-    let config = session_config()
+    let mut config = session_config()
         .upgrade_for_ballista()
         .with_ballista_adaptive_query_planner(false);
+    // Text as plain Utf8, not Utf8View: a view array sent between processes (a shuffle, the
+    // results) carries every data buffer its views point into, whole, with each batch; read
+    // from Parquet those are the pages' buffers, so the bytes sent grow many times over (a
+    // report's results over 3.3 M traces took the client past 20 GB).
+    config
+        .options_mut()
+        .execution
+        .parquet
+        .schema_force_view_types = false;
     let state = SessionStateBuilder::new()
         .with_default_features()
         .with_config(config)
@@ -108,7 +120,7 @@ pub async fn cluster_session(
     // `hot_traces` is known (so that its columns can be described) but refused in a query.
     let hot = MemTable::try_new(hot::hot_query_schema(), vec![vec![]])?;
     ctx.register_table(HOT_TABLE, Arc::new(hot))?;
-    let archive_traces = archive_listing_table(archive)?;
+    let archive_traces = archive_listing_table(archive, plain_types(&query_schema()))?;
     register_tables(&ctx, archive, archive_traces.clone(), archive_traces).await?;
     Ok(ctx)
 }
@@ -137,7 +149,10 @@ fn archive_runtime(location: &Location, builder: RuntimeEnvBuilder) -> DfResult<
     Ok(runtime)
 }
 
-/// Refuses a plan that reads `hot_traces`: the hot store is not on the cluster.
+/// Refuses what a cluster would run wrongly: a plan that reads `hot_traces` (the hot store is
+/// not on the cluster), and a window function (`last_value`, `lag`, ...) with `IGNORE NULLS`,
+/// which DataFusion 55's plan serialization drops on the way to the executors (they would
+/// respect the NULLs and answer differently, silently).
 #[derive(Debug)]
 struct ArchiveOnly;
 
@@ -152,6 +167,25 @@ impl AnalyzerRule for ArchiveOnly {
                      owns it, and a cluster query sees the archive only (run it without \
                      --cluster)"
                 )));
+            }
+            if let LogicalPlan::Window(window) = node {
+                for expr in &window.window_expr {
+                    expr.apply(|e| {
+                        if let Expr::WindowFunction(f) = e
+                            && matches!(f.fun, WindowFunctionDefinition::WindowUDF(_))
+                            && f.params.null_treatment == Some(NullTreatment::IgnoreNulls)
+                        {
+                            return Err(DataFusionError::Plan(format!(
+                                "{} ... IGNORE NULLS cannot run on the cluster: the executors \
+                                 would not ignore the NULLs (DataFusion 55 does not send that \
+                                 option with the plan); write it with an aggregate, such as \
+                                 max(...) OVER (...), or run it without --cluster",
+                                f.fun.name()
+                            )));
+                        }
+                        Ok(TreeNodeRecursion::Continue)
+                    })?;
+                }
             }
             Ok(TreeNodeRecursion::Continue)
         })?;
