@@ -7,15 +7,15 @@
 #    every report compared;
 # 2. planning over many files: `SELECT count(*) FROM traces` over archives of 1,000 and 10,000
 #    small files, the scheduler's planning time (its log) beside the whole query on each side.
-# The pack's range is the archive's last DAYS days (default 30, as benches/reports.sh); every
-# side runs with --memory-limit MEMORY_LIMIT (default 4GB, cts's default; each executor has it).
+# The pack's range is the whole archive (DAYS=30: its last 30 days only); every side runs with
+# --memory-limit MEMORY_LIMIT (default 4GB, cts's default; each executor has it).
 # One command: benches/cluster.sh [ARCHIVED]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 archived=${1:-10000000}
 work=${CTS_BENCH_DIR:-benches/data}
 memory=${MEMORY_LIMIT:-4GB}
-days=${DAYS:-30}
+days=${DAYS:-}
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/cts/target}"
 if [ -n "${CTS_BIN:-}" ]; then
   cts=$CTS_BIN
@@ -38,7 +38,7 @@ if [ ! -f "$data/.bench-$archived" ]; then
 fi
 read -r from to files < <("$cts" --data-dir "$data" sql "SELECT min(day), max(day), count(DISTINCT day) FROM archive_traces" --format csv | tail -1 | tr ',' ' ')
 to=$(date -u -d "$to + 1 day" +%Y-%m-%d)
-from=$(date -u -d "$to - $days days" +%Y-%m-%d)
+[ -n "$days" ] && from=$(date -u -d "$to - $days days" +%Y-%m-%d)
 n=$("$cts" --data-dir "$data" sql "SELECT count(*) FROM archive_traces" --format csv | tail -1)
 in_range=$("$cts" --data-dir "$data" sql "SELECT count(*) FROM archive_traces WHERE time >= '$from' AND time < '$to'" --format csv | tail -1)
 parquet_files=$(find "$archive/traces" -name '*.parquet' | wc -l)
