@@ -137,6 +137,20 @@ fn signature_of(secret: &str, body: &[u8]) -> String {
 
 /// The trace IDs of the smn messages, each checked: the header signs the body; `signature`
 /// signs the SMN fields.
+/// Wait (at most 10 s) until the outbox of `project` is empty: every message delivered and its
+/// file removed, so that a process stopped now has nothing left to send again.
+fn wait_for_empty_outbox(project: &Path) {
+    let started = Instant::now();
+    while std::fs::read_dir(project.join("outbox"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+        > 0
+        && started.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn smn_traces(messages: &[(String, Vec<u8>)]) -> Vec<String> {
     let mut ids: Vec<String> = messages
         .iter()
@@ -438,6 +452,8 @@ fn matching_traces_reach_the_receiver_at_least_once() {
     }
     receiver.restart();
     assert_eq!(smn_traces(&receiver.wait_for("/smn", 2)), ["t1", "t4"]);
+    // Delivered and its outbox file removed before the kill below (else it is sent again).
+    wait_for_empty_outbox(&project);
 
     // Killed after the acknowledgement, before the delivery: sent after the restart.
     receiver.stop();
@@ -452,6 +468,7 @@ fn matching_traces_reach_the_receiver_at_least_once() {
         smn_traces(&receiver.wait_for("/smn", 3)),
         ["t1", "t4", "t5"]
     );
+    wait_for_empty_outbox(&project);
 
     // Stopped with the messages in the outbox, the recording not answered: sent after the
     // restart (the client would send the recording again: at least once).
@@ -636,15 +653,7 @@ fn a_message_nobody_takes_is_given_up_kept_and_logged() {
         std::thread::sleep(Duration::from_millis(50));
     }
     // Given up: the outbox is empty, the message kept whole, every attempt logged.
-    let started = Instant::now();
-    while std::fs::read_dir(project.join("outbox"))
-        .map(|d| d.count())
-        .unwrap_or(0)
-        > 0
-        && started.elapsed() < Duration::from_secs(10)
-    {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_empty_outbox(&project);
     assert_eq!(
         std::fs::read_dir(project.join("outbox"))
             .map(|d| d.count())
