@@ -17,7 +17,7 @@ use cts_core::failpoint;
 use cts_core::integrity::{EXPORT_MANIFEST, ExportManifest, SigningKey};
 use cts_core::storage::Location;
 use cts_core::storage::fs::remove_staging_files;
-use cts_core::store::archive::writer_properties;
+use cts_core::store::archive::{RowOrder, writer_properties};
 use cts_core::trace::{cast_to, col, plain_types};
 use datafusion::prelude::{DataFrame, SessionContext};
 use futures::StreamExt;
@@ -91,7 +91,7 @@ pub async fn export(
             let df = ctx.sql(&base).await?;
             let progress = progress(options.progress, None);
             let name = "traces.parquet";
-            let file = write_file(df, out, name, limits, &progress).await?;
+            let file = write_file(df, out, name, RowOrder::Unordered, limits, &progress).await?;
             written.push((name.to_string(), file.1));
             progress.finish_and_clear();
             summary.rows += file.1;
@@ -130,23 +130,26 @@ pub async fn export(
             }
             let days = names;
             let progress = progress(options.progress, Some(days.len() as u64));
+            let day_ctx = merging_session(ctx);
             for day in days {
                 if day.contains(['/', '\\']) || day.starts_with('.') {
                     return Err(Error::invalid(format!("day {day:?} cannot name a folder")));
                 }
                 let sql = format!("SELECT * FROM ({base}) WHERE {d} = '{day}'", d = col::DAY);
-                let mut df = ctx.sql(&sql).await?;
+                let mut df = day_ctx.sql(&sql).await?;
+                let mut order = RowOrder::Unordered;
                 if df
                     .schema()
                     .index_of_column_by_name(None, col::TIME)
                     .is_some()
                 {
                     df = df.sort_by(vec![datafusion::prelude::col(col::TIME)])?;
+                    order = RowOrder::ByTime;
                 }
                 // The day is in the folder name, as Hive partitioning has it.
                 let df = df.drop_columns(&[col::DAY])?;
                 let name = format!("{}={day}/part-0.parquet", col::DAY);
-                let file = write_file(df, out, &name, limits, &progress).await?;
+                let file = write_file(df, out, &name, order, limits, &progress).await?;
                 written.push((name, file.1));
                 summary.rows += file.1;
                 summary.files.push(file);
@@ -192,11 +195,52 @@ fn base_query(options: &ExportOptions) -> String {
     }
 }
 
-/// Stream a query's rows into one Parquet file named `name` under `out`.
+/// `ctx` with the same tables, set up to sort a day by merging its files: the archive's files
+/// are each sorted by time (their metadata says so), and a file group keeps that order only when
+/// its files do not overlap in time, so each file gets a group of its own and the sort becomes a
+/// merge of the files, holding a batch of each, instead of the whole day in memory.
+fn merging_session(ctx: &SessionContext) -> SessionContext {
+    let mut config = ctx.copied_config();
+    // The catalog is `ctx`'s own, shared: building a session must not put an empty one in its
+    // place.
+    config
+        .options_mut()
+        .catalog
+        .create_default_catalog_and_schema = false;
+    let execution = &mut config.options_mut().execution;
+    execution.split_file_groups_by_statistics = true;
+    // One group per file for any day the loader wrote (a day holds a few dozen files, one per
+    // chunk of JSON; compaction makes it one).
+    execution.target_partitions = execution.target_partitions.max(MERGE_PARTITIONS);
+    // A batch of each file is held at once: smaller batches hold less (1.4 M traces in 23
+    // files: 8,192 rows, 1.0 GB peak; 2,048 rows, 0.78 GB, 5% slower; 1,024 rows, 0.72 GB,
+    // 16% slower).
+    if execution.batch_size.get() > MERGE_BATCH_ROWS
+        && let Ok(rows) = datafusion::common::config::ConfigNonZeroUsize::try_new(MERGE_BATCH_ROWS)
+    {
+        execution.batch_size = rows;
+    }
+    let optimizer = &mut config.options_mut().optimizer;
+    // Groups are files, not byte ranges of them, and no batch is dealt round to more streams.
+    optimizer.repartition_file_scans = false;
+    optimizer.enable_round_robin_repartition = false;
+    let state = datafusion::execution::SessionStateBuilder::new_from_existing(ctx.state())
+        .with_config(config)
+        .build();
+    SessionContext::new_with_state(state)
+}
+
+/// The most files of one day an export merges instead of sorting.
+const MERGE_PARTITIONS: usize = 256;
+/// Rows per batch read from each file while merging.
+const MERGE_BATCH_ROWS: usize = 2048;
+
+/// Stream a query's rows into one Parquet file named `name` under `out`, declaring `order`.
 async fn write_file(
     df: DataFrame,
     out: &Location,
     name: &str,
+    order: RowOrder,
     limits: &QueryLimits,
     progress: &ProgressBar,
 ) -> Result<(String, u64, u64)> {
@@ -207,7 +251,7 @@ async fn write_file(
         .enforce(async {
             let mut stream = df.execute_stream().await?;
             let schema = plain_types(&stream.schema());
-            let props = writer_properties(128 * 1024).map_err(parquet_err)?;
+            let props = writer_properties(128 * 1024, &schema, order).map_err(parquet_err)?;
             let sink = object_store::buffered::BufWriter::new(out.store().clone(), path.clone());
             let mut writer = AsyncArrowWriter::try_new(sink, schema.clone(), Some(props))
                 .map_err(parquet_err)?;

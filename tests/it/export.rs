@@ -3,6 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::TimestampMillisecondType;
+use cts_core::store::archive::{RowOrder, row_order};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
 use crate::common::cli::cts;
 use crate::common::parquet_files;
 use crate::common::truth::{BucketTruth, object, rating, text, time_ms};
@@ -149,4 +154,110 @@ fn filters_queries_and_one_file() {
         String::from_utf8_lossy(&export.stderr).contains("--partition-by day needs a `day` column"),
         "{export:?}"
     );
+}
+
+/// The times of a Parquet file in file order, and the row order its metadata declares.
+fn times_and_order(path: &Path) -> (Vec<i64>, RowOrder) {
+    let file = std::fs::File::open(path).expect("open");
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("a Parquet file");
+    let order = row_order(builder.metadata());
+    let mut times = Vec::new();
+    for batch in builder.build().expect("reader") {
+        let batch = batch.expect("batch");
+        let column = batch.column_by_name("time").expect("time");
+        times.extend(
+            column
+                .as_primitive::<TimestampMillisecondType>()
+                .values()
+                .iter(),
+        );
+    }
+    (times, order)
+}
+
+#[test]
+fn a_day_in_many_files_exports_sorted_by_time_by_merging_or_by_sorting() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bucket = dir.path().join("bucket");
+    let data = dir.path().join("data");
+    let made = cts(&data)
+        .args(["gen"])
+        .arg(&bucket)
+        .args(["--traces", "6000", "--days", "2", "--seed", "4"])
+        .args(["--end", "2024-06-30", "--no-digests"])
+        .output()
+        .expect("gen");
+    assert!(made.status.success(), "{made:?}");
+    // Chunks of 1 MB of JSON: each day in several files, overlapping in time.
+    let loaded = cts(&data)
+        .args(["load", "-q", "--chunk-mb", "1"])
+        .arg(&bucket)
+        .output()
+        .expect("load");
+    assert!(loaded.status.success(), "{loaded:?}");
+    let truth = BucketTruth::read(&bucket);
+    let days = data.join("archive/traces");
+    let files_of = |day: &str| {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(days.join(format!("day={day}")))
+            .expect("day folder")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        files.sort();
+        files
+    };
+    // Every file the loader wrote is sorted by time and says so.
+    for day in ["2024-06-29", "2024-06-30"] {
+        let files = files_of(day);
+        assert!(files.len() >= 3, "{day}: {files:?}");
+        for file in &files {
+            let (times, order) = times_and_order(file);
+            assert!(times.is_sorted(), "{}", file.display());
+            assert_eq!(order, RowOrder::ByTime, "{}", file.display());
+        }
+    }
+    // One file of the second day as an older version or another tool might have written it:
+    // the same rows, backwards, no order declared. That day is sorted, not merged.
+    let rewritten = &files_of("2024-06-30")[1];
+    let batches: Vec<RecordBatch> =
+        ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(rewritten).expect("open"))
+            .expect("parquet")
+            .build()
+            .expect("reader")
+            .map(|b| b.expect("batch"))
+            .collect();
+    let schema = batches[0].schema();
+    let all = arrow::compute::concat_batches(&schema, &batches).expect("concat");
+    let backwards: arrow::array::UInt32Array = (0..all.num_rows() as u32).rev().collect();
+    let all = arrow::compute::take_record_batch(&all, &backwards).expect("take");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(Vec::new(), schema, None).expect("writer");
+    writer.write(&all).expect("write");
+    std::fs::write(rewritten, writer.into_inner().expect("close")).expect("write file");
+    assert_eq!(times_and_order(rewritten).1, RowOrder::Unordered);
+
+    let out = dir.path().join("out");
+    let export = cts(&data)
+        .args([
+            "export",
+            "-q",
+            "--from",
+            "2024-06-29",
+            "--to",
+            "2024-07-01",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .expect("export");
+    assert!(export.status.success(), "{export:?}");
+    for (day, start) in [
+        ("2024-06-29", 1_719_619_200_000),
+        ("2024-06-30", 1_719_705_600_000),
+    ] {
+        let (times, order) = times_and_order(&out.join(format!("day={day}/part-0.parquet")));
+        let expected = truth.count(|t| (start..start + 86_400_000).contains(&time_ms(t)));
+        assert_eq!(times.len() as u64, expected, "{day}");
+        assert!(times.is_sorted(), "{day}: not sorted by time");
+        assert_eq!(order, RowOrder::ByTime, "{day}");
+    }
 }

@@ -9,10 +9,11 @@
 use std::collections::HashSet;
 
 use arrow::array::AsArray;
+use arrow::datatypes::TimestampMillisecondType;
 use cts_core::load::{LoadOptions, LoadSummary, load};
 use cts_core::source::Source;
 use cts_core::storage::Location;
-use cts_core::store::archive::Archive;
+use cts_core::store::archive::{Archive, RowOrder, row_order};
 use cts_sample::{GenOptions, GenSummary, generate};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -89,6 +90,32 @@ pub async fn archive_counts(archive: &Archive) -> (u64, u64) {
         ids.extend(day_ids);
     }
     (rows, ids.len() as u64)
+}
+
+/// Of each visible file of one day of `archive`: the row order its metadata declares, and
+/// whether its times are in fact in order.
+pub async fn day_file_orders(archive: &Archive, day: i64) -> Vec<(RowOrder, bool)> {
+    let location = archive.location();
+    let mut out = Vec::new();
+    for meta in archive.day_files(day).await.expect("day files") {
+        let bytes = location.read(&meta.location).await.expect("read");
+        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .unwrap_or_else(|e| panic!("{}: {e}", meta.location));
+        let order = row_order(builder.metadata());
+        let time = builder
+            .schema()
+            .index_of(cts_core::trace::col::TIME)
+            .expect("a time column");
+        let mask = ProjectionMask::roots(builder.parquet_schema(), [time]);
+        let mut times = Vec::new();
+        for batch in builder.with_projection(mask).build().expect("reader") {
+            let batch = batch.unwrap_or_else(|e| panic!("{}: {e}", meta.location));
+            let column = batch.column(0).as_primitive::<TimestampMillisecondType>();
+            times.extend(column.values().iter().copied());
+        }
+        out.push((order, times.is_sorted()));
+    }
+    out
 }
 
 /// `(traces, their trace IDs)` of one day of `archive`, as the visibility rule shows it.

@@ -6,11 +6,12 @@ use cts_core::source::Source;
 use cts_core::storage::{Location, StorageOptions};
 use cts_core::store::archive::{
     Archive, CompactOptions, CompactSummary, MANIFEST_DIR, ManifestEntry, Outcome, REJECTS_DIR,
-    compact,
+    RowOrder, compact, writer_properties,
 };
 use cts_sample::GenOptions;
 use cts_testkit::{
-    SeaweedFs, archive_counts, block_on, day_traces, hand_made_file, put_all, run_load, sample,
+    SeaweedFs, archive_counts, block_on, day_file_orders, day_traces, hand_made_file, put_all,
+    run_load, sample,
 };
 
 /// A local folder path as a string.
@@ -410,6 +411,23 @@ async fn compaction_conformance(archive: &Archive, source_location: &Location, s
         "{before:?}"
     );
 
+    // Every file the loader wrote is sorted by time and says so.
+    let days = archive.days().await.expect("days");
+    for day in &days {
+        let orders = day_file_orders(archive, *day).await;
+        assert!(
+            orders.iter().all(|o| *o == (RowOrder::ByTime, true)),
+            "{day}: {orders:?}"
+        );
+    }
+    // A file of an older version declares no order: the first day gets one.
+    let legacy = archive.day_files(days[0]).await.expect("day files")[0]
+        .location
+        .clone();
+    rewrite_without_order(archive.location(), &legacy).await;
+    let orders = day_file_orders(archive, days[0]).await;
+    assert_eq!(orders[0], (RowOrder::Unordered, true));
+
     // Each day into one file, every trace once; the replaced files stay through the grace.
     let first = compact(archive, &within_grace).await.expect("compact");
     assert_eq!(
@@ -435,6 +453,20 @@ async fn compaction_conformance(archive: &Archive, source_location: &Location, s
     }
     let again = compact(archive, &within_grace).await.expect("compact");
     assert_eq!(again, CompactSummary::default());
+    // Parts that all declare time order are merged by time, and the merged file says so; the
+    // day with the older file is concatenated and declares no order.
+    let orders: Vec<Vec<(RowOrder, bool)>> =
+        futures::future::join_all(days.iter().map(|day| day_file_orders(archive, *day))).await;
+    assert_eq!(orders[0].len(), 1, "{orders:?}");
+    assert_eq!(orders[0][0].0, RowOrder::Unordered, "{orders:?}");
+    assert_eq!(
+        orders[1..],
+        [
+            vec![(RowOrder::ByTime, true)],
+            vec![(RowOrder::ByTime, true)]
+        ],
+        "{orders:?}"
+    );
 
     // A load after it still drops re-delivered traces: hand-0001 and hand-0002 are in a
     // merged file now.
@@ -493,6 +525,26 @@ async fn compaction_conformance(archive: &Archive, source_location: &Location, s
         assert_eq!(names[1], format!("{stem}.parquet"), "{day}: {names:?}");
     }
     assert_eq!(archive_counts(archive).await, (2_010, 2_010));
+}
+
+/// Write the Parquet file at `path` again, the same rows, without a declared row order (as
+/// files of older versions are).
+async fn rewrite_without_order(location: &Location, path: &object_store::path::Path) {
+    let bytes = location.read(path).await.expect("read");
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes)
+        .expect("parquet")
+        .build()
+        .expect("reader");
+    let schema = arrow::record_batch::RecordBatchReader::schema(&reader);
+    let props = writer_properties(1024, &schema, RowOrder::Unordered).expect("properties");
+    let mut out = Vec::new();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(&mut out, schema, Some(props)).expect("writer");
+    for batch in reader {
+        writer.write(&batch.expect("batch")).expect("write");
+    }
+    writer.close().expect("close");
+    location.write(path, out.into()).await.expect("write");
 }
 
 /// Traces of one day of the archive.

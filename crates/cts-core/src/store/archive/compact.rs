@@ -6,6 +6,11 @@
 //! [`compact`] rewrites the files of a day (its *parts*) into one *merged* file and commits it
 //! with a record that names the parts, under the visibility rule of [`super::visible`].
 //!
+//! Parts that declare themselves sorted by time (all that cts writes now) are merged by time
+//! ([`super::merge`]), so the merged file is sorted by time and says so too; if any part does
+//! not (a file of an older version), the parts are concatenated in name order and the merged
+//! file declares no order.
+//!
 //! Nothing is deleted at the commit: a reader that listed the day just before may still be
 //! reading the parts. A later run, once the record is older than the grace period, deletes the
 //! parts, a merged file that a crash left without its record, and a record whose merged file is
@@ -23,7 +28,8 @@ use crate::error::{Error, Result};
 use crate::failpoint;
 use crate::storage::fs::remove_staging_files_of;
 use crate::store::archive::files::Archive;
-use crate::store::archive::parquet::{StoreFileReader, writer_properties};
+use crate::store::archive::merge::MergeByTime;
+use crate::store::archive::parquet::{RowOrder, StoreFileReader, row_order, writer_properties};
 use crate::store::archive::visible::{
     COMPACT_PREFIX, DirView, RECORD_EXTENSION, Record, file_name, is_merged, visible,
 };
@@ -123,6 +129,7 @@ async fn merge_day(
 
     let mut readers = Vec::with_capacity(parts.len());
     let mut expected = 0u64;
+    let mut order = RowOrder::ByTime;
     for part in &parts {
         let url = location.display(&part.location);
         let reader = StoreFileReader::new(store.clone(), part);
@@ -133,14 +140,18 @@ async fn merge_day(
                 source,
             })?;
         expected += builder.metadata().file_metadata().num_rows() as u64;
+        if row_order(builder.metadata()) != RowOrder::ByTime {
+            order = RowOrder::Unordered;
+        }
         readers.push((url, builder));
     }
 
     let schema = trace_schema();
-    let props = writer_properties(expected as usize).map_err(|source| Error::Parquet {
-        location: merged_url.clone(),
-        source,
-    })?;
+    let props =
+        writer_properties(expected as usize, &schema, order).map_err(|source| Error::Parquet {
+            location: merged_url.clone(),
+            source,
+        })?;
     let sink = object_store::buffered::BufWriter::new(store.clone(), merged_path.clone());
     let mut writer =
         AsyncArrowWriter::try_new(sink, schema.clone(), Some(props)).map_err(|source| {
@@ -149,37 +160,49 @@ async fn merge_day(
                 source,
             }
         })?;
-    let mut rows = 0u64;
-    for (url, builder) in readers {
-        let parquet_err = |source| Error::Parquet {
-            location: url.clone(),
-            source,
-        };
-        let mut stream = builder.build().map_err(parquet_err)?;
-        while let Some(batch) = stream.next().await {
-            let batch = batch.map_err(parquet_err)?;
-            if batch.num_columns() != schema.fields().len() {
-                return Err(Error::InvalidInput(format!(
-                    "{url}: {} columns, not the {} of a cts archive; not compacted",
-                    batch.num_columns(),
-                    schema.fields().len()
-                )));
-            }
-            let batch = cast_to(&batch, &schema)?;
-            rows += batch.num_rows() as u64;
-            writer
-                .write(&batch)
-                .await
-                .map_err(|source| Error::Parquet {
-                    location: merged_url.clone(),
-                    source,
-                })?;
-        }
-    }
-    writer.close().await.map_err(|source| Error::Parquet {
+    let write_err = |source| Error::Parquet {
         location: merged_url.clone(),
         source,
-    })?;
+    };
+    let mut rows = 0u64;
+    let mut streams = Vec::with_capacity(readers.len());
+    for (url, builder) in readers {
+        if builder.schema().fields().len() != schema.fields().len() {
+            return Err(Error::InvalidInput(format!(
+                "{url}: {} columns, not the {} of a cts archive; not compacted",
+                builder.schema().fields().len(),
+                schema.fields().len()
+            )));
+        }
+        let stream = builder.build().map_err(|source| Error::Parquet {
+            location: url.clone(),
+            source,
+        })?;
+        streams.push((url, stream));
+    }
+    match order {
+        RowOrder::ByTime => {
+            let mut merge = MergeByTime::new(schema.clone(), streams).await?;
+            while let Some(batch) = merge.next().await? {
+                rows += batch.num_rows() as u64;
+                writer.write(&batch).await.map_err(write_err)?;
+            }
+        }
+        RowOrder::Unordered => {
+            for (url, mut stream) in streams {
+                while let Some(batch) = stream.next().await {
+                    let batch = batch.map_err(|source| Error::Parquet {
+                        location: url.clone(),
+                        source,
+                    })?;
+                    let batch = cast_to(&batch, &schema)?;
+                    rows += batch.num_rows() as u64;
+                    writer.write(&batch).await.map_err(write_err)?;
+                }
+            }
+        }
+    }
+    writer.close().await.map_err(write_err)?;
     if rows != expected {
         return Err(Error::Internal(format!(
             "{merged_url}: wrote {rows} traces, the parts hold {expected}; not committed"

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! <archive>/traces/day=YYYY-MM-DD/part-<run>-<n>.parquet   traces, zstd, sorted by time
-//! <archive>/traces/day=YYYY-MM-DD/compact-<run>.parquet    a day merged by compaction
+//! <archive>/traces/day=YYYY-MM-DD/compact-<run>.parquet    a day merged by compaction, by time
 //! <archive>/traces/day=YYYY-MM-DD/compact-<run>.json       its commit: the files it replaces
 //! <archive>/_cts/manifest/<run>-<n>.ndjson                 every source file loaded or failed
 //! <archive>/_cts/rejects/<md5 of file URL and ETag>.ndjson records set aside, with their JSON
@@ -18,17 +18,19 @@
 //! | file | what |
 //! |---|---|
 //! | `files.rs` | [`Archive`]: day folders, their visible files, their trace IDs, writing days |
-//! | `parquet.rs` | how cts writes Parquet ([`writer_properties`]) and reads it by ranges |
+//! | `parquet.rs` | how cts writes Parquet ([`writer_properties`], the row order) and reads it by ranges |
 //! | `manifest.rs` | [`Manifest`]: the source files read, for incremental loads |
 //! | `rejects.rs` | records set aside |
 //! | `visible.rs` | the visibility rule ([`visible`], [`VisibleStore`]) |
 //! | `compact.rs` | merging each day into one file ([`compact`]) |
+//! | `merge.rs` | merging files sorted by time into one stream sorted by time |
 //! | `lease.rs` | one writer at a time adds traces ([`Lease`]) |
 
 mod compact;
 mod files;
 mod lease;
 mod manifest;
+mod merge;
 mod parquet;
 mod rejects;
 mod visible;
@@ -37,6 +39,6 @@ pub use compact::{CompactOptions, CompactSummary, compact};
 pub use files::{Archive, ArchiveIds, FORMAT_VERSION, MARKER, TRACES_DIR, WrittenFile};
 pub use lease::{Holder, LEASE_DIR, LEASE_TTL, Lease, WaitNotice};
 pub use manifest::{MANIFEST_DIR, Manifest, ManifestEntry, Outcome};
-pub use parquet::{encode_parquet, writer_properties};
+pub use parquet::{RowOrder, encode_parquet, row_order, writer_properties};
 pub use rejects::{REJECTS_DIR, rejects_name};
 pub use visible::{Record, VisibleStore, visible};

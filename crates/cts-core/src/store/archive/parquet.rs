@@ -1,19 +1,28 @@
 //! How cts writes and reads the archive's Parquet: zstd, 128k-row groups, statistics, a bloom
-//! filter on `trace_id`; files read by ranges from any object store.
+//! filter on `trace_id`, the row order in the metadata; files read by ranges from any object
+//! store.
+//!
+//! Every file cts writes of a day's traces is sorted by time and says so: each row group's
+//! `sorting_columns` names `time`, ascending ([`RowOrder::ByTime`]). Readers use it: DataFusion
+//! merges such files instead of sorting them (an export sorted by time), and compaction merges
+//! them by time ([`super::compact`]). A file that does not say so (one written before, or by
+//! another tool) is read as unordered; nothing else about it changes.
 
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
+use arrow::datatypes::Schema;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{FutureExt, TryFutureExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
+use parquet::arrow::ArrowSchemaConverter;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader, SortingColumn};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
 
@@ -22,10 +31,20 @@ use crate::trace::col;
 /// Rows per Parquet row group.
 const ROW_GROUP_ROWS: usize = 128 * 1024;
 
-/// Parquet bytes of a batch of traces: zstd, statistics, a bloom filter on `trace_id` sized
-/// to the batch.
+/// The order of a file's rows, as its Parquet metadata declares it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowOrder {
+    /// Sorted by `time`, ascending: each row group's `sorting_columns` says so.
+    ByTime,
+    /// No order declared.
+    Unordered,
+}
+
+/// Parquet bytes of a batch of one day's traces, sorted by time (as the loader and the hot
+/// store hand them over): zstd, statistics, a bloom filter on `trace_id` sized to the batch,
+/// the order declared.
 pub fn encode_parquet(batch: &RecordBatch) -> parquet::errors::Result<Vec<u8>> {
-    let props = writer_properties(batch.num_rows())?;
+    let props = writer_properties(batch.num_rows(), &batch.schema(), RowOrder::ByTime)?;
     let mut out = Vec::new();
     let mut writer = ArrowWriter::try_new(&mut out, batch.schema(), Some(props))?;
     writer.write(batch)?;
@@ -33,18 +52,65 @@ pub fn encode_parquet(batch: &RecordBatch) -> parquet::errors::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// How cts writes Parquet: zstd, 128k-row groups, statistics, and a bloom filter on `trace_id`
-/// sized for `rows` rows.
-pub fn writer_properties(rows: usize) -> parquet::errors::Result<WriterProperties> {
+/// How cts writes Parquet of `schema`: zstd, 128k-row groups, statistics, a bloom filter on
+/// `trace_id` sized for `rows` rows, and `order` in the metadata (declared only when `schema`
+/// has a `time` column of its own).
+pub fn writer_properties(
+    rows: usize,
+    schema: &Schema,
+    order: RowOrder,
+) -> parquet::errors::Result<WriterProperties> {
     let trace_id = ColumnPath::from(col::TRACE_ID);
+    let sorting = match order {
+        RowOrder::ByTime => time_leaf(schema)?.map(|column_idx| {
+            vec![SortingColumn {
+                column_idx: column_idx as i32,
+                descending: false,
+                nulls_first: false,
+            }]
+        }),
+        RowOrder::Unordered => None,
+    };
     Ok(WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_column_bloom_filter_enabled(trace_id.clone(), true)
         .set_column_bloom_filter_fpp(trace_id.clone(), 0.01)
         .set_column_bloom_filter_max_ndv(trace_id, rows.clamp(1, ROW_GROUP_ROWS) as u64)
+        .set_sorting_columns(sorting)
         .set_created_by(concat!("cts ", env!("CARGO_PKG_VERSION")).to_string())
         .build())
+}
+
+/// The order `metadata` declares: [`RowOrder::ByTime`] when every row group is sorted by a
+/// top-level `time` column, ascending, first.
+pub fn row_order(metadata: &ParquetMetaData) -> RowOrder {
+    let schema = metadata.file_metadata().schema_descr();
+    let by_time = |sorting: Option<&Vec<SortingColumn>>| {
+        sorting
+            .and_then(|columns| columns.first())
+            .is_some_and(|first| {
+                !first.descending
+                    && usize::try_from(first.column_idx).is_ok_and(|i| {
+                        i < schema.num_columns() && schema.column(i).path().parts() == [col::TIME]
+                    })
+            })
+    };
+    let groups = metadata.row_groups();
+    if !groups.is_empty() && groups.iter().all(|g| by_time(g.sorting_columns())) {
+        RowOrder::ByTime
+    } else {
+        RowOrder::Unordered
+    }
+}
+
+/// The Parquet leaf index of the top-level `time` column of `schema`, if it has one.
+fn time_leaf(schema: &Schema) -> parquet::errors::Result<Option<usize>> {
+    let descriptor = ArrowSchemaConverter::new().convert(schema)?;
+    Ok(descriptor
+        .columns()
+        .iter()
+        .position(|c| c.path().parts() == [col::TIME]))
 }
 
 /// Reads a Parquet file of the archive by ranges: footer, then the columns asked for.
