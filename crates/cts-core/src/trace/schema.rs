@@ -27,6 +27,8 @@ pub mod col {
     pub const REGION: &str = "region";
     /// Key of the trace file the trace was loaded from.
     pub const SOURCE_FILE: &str = "source_file";
+    /// JSON text of the whole `user` object, as the trace gave it.
+    pub const USER: &str = "user";
     /// JSON text of every field the schema does not know.
     pub const EXTRA: &str = "extra";
     /// Hive partition column of the archive: the UTC day of `time`, `YYYY-MM-DD`.
@@ -70,7 +72,7 @@ static SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
         true,
     ));
-    fields.push(text("user"));
+    fields.push(text(col::USER));
     fields.push(text(col::REGION));
     fields.push(Field::new(col::SOURCE_FILE, DataType::Utf8, false));
     fields.push(text(col::EXTRA));

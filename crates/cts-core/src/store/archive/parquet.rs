@@ -21,7 +21,7 @@ use parquet::arrow::ArrowSchemaConverter;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::AsyncFileReader;
-use parquet::basic::{Compression, ZstdLevel};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader, SortingColumn};
 use parquet::file::properties::WriterProperties;
 use parquet::schema::types::ColumnPath;
@@ -71,7 +71,24 @@ pub fn writer_properties(
         }),
         RowOrder::Unordered => None,
     };
-    Ok(WriterProperties::builder()
+    let mut builder = WriterProperties::builder();
+    // Times are close to one another (sorted, in a file of one day): their differences take a
+    // byte or two where a dictionary of distinct milliseconds takes more than the values.
+    for name in [col::TIME, col::RECORD_TIME] {
+        let column = ColumnPath::from(name);
+        builder = builder
+            .set_column_dictionary_enabled(column.clone(), false)
+            .set_column_encoding(column, Encoding::DELTA_BINARY_PACKED);
+    }
+    // The whole `user` object, as JSON text, is the largest column (a quarter of a file at
+    // level 3); zstd's level 6 takes a third off it, for a few percent of a load's time.
+    // Level 3 elsewhere: level 6 on every column took 9% off the archive and a third off the
+    // load's speed.
+    builder = builder.set_column_compression(
+        ColumnPath::from(col::USER),
+        Compression::ZSTD(ZstdLevel::try_new(6)?),
+    );
+    Ok(builder
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(3)?))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_column_bloom_filter_enabled(trace_id.clone(), true)
