@@ -143,3 +143,110 @@ impl MergeByTime {
         self.batches = kept;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{StringArray, TimestampMillisecondArray};
+    use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+    use object_store::local::LocalFileSystem;
+    use object_store::path::Path;
+    use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+    use parquet::arrow::async_reader::ParquetRecordBatchStreamBuilder;
+
+    use super::*;
+    use crate::store::archive::parquet::{RowOrder, writer_properties};
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
+            Field::new(
+                col::TIME,
+                DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+                false,
+            ),
+            Field::new("id", DataType::Utf8, false),
+        ]))
+    }
+
+    /// A Parquet file declaring time order, whatever its rows' order, in batches of 2 rows.
+    async fn file(
+        store: &Arc<dyn ObjectStore>,
+        name: &str,
+        rows: &[(i64, &str)],
+    ) -> (String, ParquetRecordBatchStream<StoreFileReader>) {
+        let times = TimestampMillisecondArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>());
+        let ids: StringArray = rows.iter().map(|r| Some(r.1)).collect();
+        let batch = RecordBatch::try_new(
+            schema(),
+            vec![Arc::new(times.with_timezone("UTC")), Arc::new(ids)],
+        )
+        .expect("batch");
+        let props = writer_properties(rows.len(), &schema(), RowOrder::ByTime).expect("props");
+        let mut bytes = Vec::new();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(&mut bytes, schema(), Some(props)).expect("w");
+        writer.write(&batch).expect("write");
+        writer.close().expect("close");
+        let path = Path::from(name);
+        store
+            .put(&path, PutPayload::from(bytes))
+            .await
+            .expect("put");
+        let meta = store.head(&path).await.expect("head");
+        let builder =
+            ParquetRecordBatchStreamBuilder::new(StoreFileReader::new(store.clone(), &meta))
+                .await
+                .expect("builder")
+                .with_batch_size(2);
+        (name.to_string(), builder.build().expect("stream"))
+    }
+
+    async fn merged(
+        files: Vec<(String, ParquetRecordBatchStream<StoreFileReader>)>,
+    ) -> Result<Vec<(i64, String)>> {
+        let mut merge = MergeByTime::new(schema(), files).await?;
+        let mut out = Vec::new();
+        while let Some(batch) = merge.next().await? {
+            let times = batch.column(0).as_primitive::<TimestampMillisecondType>();
+            let ids = batch.column(1).as_string::<i32>();
+            for row in 0..batch.num_rows() {
+                out.push((times.value(row), ids.value(row).to_string()));
+            }
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn files_are_merged_by_time_equal_times_in_file_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store: Arc<dyn ObjectStore> =
+            Arc::new(LocalFileSystem::new_with_prefix(dir.path()).expect("store"));
+        let a = file(
+            &store,
+            "a.parquet",
+            &[(1, "a1"), (3, "a3"), (5, "a5"), (9, "a9")],
+        )
+        .await;
+        let b = file(&store, "b.parquet", &[(2, "b2"), (3, "b3"), (4, "b4")]).await;
+        let c = file(&store, "c.parquet", &[]).await;
+        let rows = merged(vec![a, b, c]).await.expect("merged");
+        let ids: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(ids, ["a1", "b2", "a3", "b3", "b4", "a5", "a9"]);
+    }
+
+    #[tokio::test]
+    async fn a_file_out_of_the_order_it_declares_is_named_and_not_merged() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store: Arc<dyn ObjectStore> =
+            Arc::new(LocalFileSystem::new_with_prefix(dir.path()).expect("store"));
+        let a = file(&store, "a.parquet", &[(1, "a1"), (2, "a2")]).await;
+        let b = file(&store, "b.parquet", &[(3, "b3"), (7, "b7"), (4, "b4")]).await;
+        let err = merged(vec![a, b]).await.expect_err("b is not sorted");
+        assert_eq!(
+            err.to_string(),
+            "b.parquet: its metadata says it is sorted by time, but it is not; \
+             not compacted"
+        );
+    }
+}
