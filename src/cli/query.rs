@@ -87,6 +87,7 @@ pub(crate) async fn run(command: Command, context: &Context) -> Result<ExitCode>
                 partitioning: partition_by,
                 progress: !quiet,
                 sign,
+                merge_files: cluster.cluster.is_none(),
             };
             let summary = export(&ctx, &target, &options, limits).await?;
             let bytes: u64 = summary.files.iter().map(|f| f.2).sum();

@@ -53,6 +53,9 @@ pub struct ExportOptions {
     pub progress: bool,
     /// Sign it: write a manifest of every file with its SHA-256, signed with this key.
     pub sign: Option<Arc<SigningKey>>,
+    /// Sort each day of `traces` by merging its files, each sorted by time, rather than in
+    /// memory (in one process; a cluster's executors sort their share).
+    pub merge_files: bool,
 }
 
 /// What an export wrote.
@@ -130,7 +133,12 @@ pub async fn export(
             }
             let days = names;
             let progress = progress(options.progress, Some(days.len() as u64));
-            let day_ctx = merging_session(ctx);
+            // A query of the user's own (joins, aggregates) keeps the session's partitions.
+            let day_ctx = if options.merge_files && options.query.is_none() {
+                merging_session(ctx)
+            } else {
+                ctx.clone()
+            };
             for day in days {
                 if day.contains(['/', '\\']) || day.starts_with('.') {
                     return Err(Error::invalid(format!("day {day:?} cannot name a folder")));
