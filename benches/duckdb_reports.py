@@ -137,6 +137,24 @@ def main(argv):
         "CREATE VIEW traces AS SELECT * FROM read_parquet("
         f"'{archive}/traces/*/*.parquet', hive_partitioning = true, hive_types = {{'day': VARCHAR}})"
     )
+    # sql/trace_files.sql: the manifest's entries, the newest of each source file, with the
+    # delivery time from its name.
+    con.execute(
+        "CREATE VIEW trace_files AS SELECT source, CASE WHEN d <> '' THEN "
+        "CAST(d || ' ' || h || ':' || mi || ':' || s || '+00' AS TIMESTAMPTZ) END AS delivered, "
+        "size, etag, outcome, traces, duplicates, rejected, error, integrity, integrity_detail, run "
+        "FROM (SELECT *, "
+        + ", ".join(
+            f"regexp_extract(source, '_CloudTrace_[^/]*_(\\d{{4}}-\\d{{2}}-\\d{{2}})T(\\d{{2}})-(\\d{{2}})-(\\d{{2}})Z_[^/]*$', {i}) AS {n}"
+            for i, n in enumerate(["d", "h", "mi", "s"], start=1)
+        )
+        + ", row_number() OVER (PARTITION BY source ORDER BY run DESC) AS newest "
+        f"FROM read_json('{archive}/_cts/manifest/*.ndjson', format = 'newline_delimited', columns = {{"
+        "'source': 'VARCHAR', 'size': 'UBIGINT', 'etag': 'VARCHAR', 'outcome': 'VARCHAR', "
+        "'traces': 'UBIGINT', 'duplicates': 'UBIGINT', 'rejected': 'UBIGINT', 'error': 'VARCHAR', "
+        "'run': 'VARCHAR', 'integrity': 'VARCHAR', 'integrity_detail': 'VARCHAR'})) "
+        "WHERE newest = 1"
+    )
     quoted = lambda s: "'" + s.replace("'", "''") + "'"
     range_sql = f"time >= CAST({quoted(start)} AS TIMESTAMP) AND time < CAST({quoted(end)} AS TIMESTAMP)"
 
