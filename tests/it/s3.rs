@@ -53,6 +53,7 @@ fn an_archive_in_a_bucket_exports_whole_days_into_another_bucket() {
                 partitioning: Partitioning::Day,
                 progress: false,
                 sign: None,
+                merge_files: true,
             },
             &cts::query::QueryLimits::default(),
         )
