@@ -3,9 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use arrow::array::{AsArray, RecordBatch};
-use arrow::datatypes::TimestampMillisecondType;
-use cts_core::store::archive::{RowOrder, row_order};
+use arrow::array::RecordBatch;
+use cts_core::store::archive::RowOrder;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::common::cli::cts;
@@ -158,21 +157,8 @@ fn filters_queries_and_one_file() {
 
 /// The times of a Parquet file in file order, and the row order its metadata declares.
 fn times_and_order(path: &Path) -> (Vec<i64>, RowOrder) {
-    let file = std::fs::File::open(path).expect("open");
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).expect("a Parquet file");
-    let order = row_order(builder.metadata());
-    let mut times = Vec::new();
-    for batch in builder.build().expect("reader") {
-        let batch = batch.expect("batch");
-        let column = batch.column_by_name("time").expect("time");
-        times.extend(
-            column
-                .as_primitive::<TimestampMillisecondType>()
-                .values()
-                .iter(),
-        );
-    }
-    (times, order)
+    let bytes = std::fs::read(path).expect("read");
+    cts_testkit::times_and_order(bytes.into(), &path.display().to_string())
 }
 
 #[test]

@@ -99,23 +99,30 @@ pub async fn day_file_orders(archive: &Archive, day: i64) -> Vec<(RowOrder, bool
     let mut out = Vec::new();
     for meta in archive.day_files(day).await.expect("day files") {
         let bytes = location.read(&meta.location).await.expect("read");
-        let builder = ParquetRecordBatchReaderBuilder::try_new(bytes)
-            .unwrap_or_else(|e| panic!("{}: {e}", meta.location));
-        let order = row_order(builder.metadata());
-        let time = builder
-            .schema()
-            .index_of(cts_core::trace::col::TIME)
-            .expect("a time column");
-        let mask = ProjectionMask::roots(builder.parquet_schema(), [time]);
-        let mut times = Vec::new();
-        for batch in builder.with_projection(mask).build().expect("reader") {
-            let batch = batch.unwrap_or_else(|e| panic!("{}: {e}", meta.location));
-            let column = batch.column(0).as_primitive::<TimestampMillisecondType>();
-            times.extend(column.values().iter().copied());
-        }
+        let (times, order) = times_and_order(bytes, meta.location.as_ref());
         out.push((order, times.is_sorted()));
     }
     out
+}
+
+/// The `time` column of a Parquet file of traces (its bytes; `name` for messages), in file
+/// order, and the row order its metadata declares.
+pub fn times_and_order(bytes: bytes::Bytes, name: &str) -> (Vec<i64>, RowOrder) {
+    let builder =
+        ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let order = row_order(builder.metadata());
+    let time = builder
+        .schema()
+        .index_of(cts_core::trace::col::TIME)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [time]);
+    let mut times = Vec::new();
+    for batch in builder.with_projection(mask).build().expect("reader") {
+        let batch = batch.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let column = batch.column(0).as_primitive::<TimestampMillisecondType>();
+        times.extend(column.values().iter().copied());
+    }
+    (times, order)
 }
 
 /// `(traces, their trace IDs)` of one day of `archive`, as the visibility rule shows it.
